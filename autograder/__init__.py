@@ -1,0 +1,1 @@
+"""The course's nbgrader configuration and its sandboxed grading engine."""

@@ -1,0 +1,37 @@
+"""Regenerate the student version of one assignment: solutions/<name>/ -> notebooks/<name>/.
+
+    python -m autograder.generate 02_conv2d
+
+Runs `nbgrader generate_assignment` with this repository as the course folder and a throwaway
+gradebook, so generation never touches an instructor's real gradebook.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
+
+
+def nbgrader_env():
+    """nbgrader shells out to `alembic`: put this interpreter's scripts first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def generate(name):
+    with tempfile.TemporaryDirectory(prefix="nbgrader-db-") as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
+             f"--CourseDirectory.root={ROOT}",
+             f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db", "--log-level=WARN"],
+            cwd=CONFIG.parent, env=nbgrader_env(), check=True)  # nbgrader reads nbgrader_config.py from its cwd
+
+
+if __name__ == "__main__":
+    for assignment in sys.argv[1:]:
+        generate(assignment)

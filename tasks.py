@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""One entry point for the course: set up, open, test, regenerate, benchmark.
+
+    python3 tasks.py lab        # set up if needed, then open the course in JupyterLab
+    python3 tasks.py test       # set up if needed, then lint and run the whole test suite
+    python3 tasks.py generate   # regenerate notebooks/ (student versions) from solutions/
+    python3 tasks.py bench      # print the benchmark tables
+
+Needs only Python 3.10+. Everything else goes into ./.venv. The CPU build of torch is installed
+pinned (TORCH_SPEC overrides it, e.g. TORCH_SPEC="torch==2.5.1" on another machine).
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".setup-stamp"
+TORCH_SPEC = os.environ.get("TORCH_SPEC", "torch==2.13.0")
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()) if (
+    ROOT / "solutions").is_dir() else []
+
+
+def run(*cmd, **kwargs):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+def setup():
+    """Create .venv and install the pinned torch and the course; skip if nothing changed."""
+    wanted = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode())).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not PYTHON.exists():
+        run(sys.executable, "-m", "venv", VENV)
+    pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    run(*pip, "--upgrade", "pip")
+    run(*pip, TORCH_SPEC)  # first, so the range in pyproject.toml is already met by the CPU build
+    run(*pip, "-e", f"{ROOT}[dev]")
+    STAMP.write_text(wanted)
+
+
+def jupyter_env(tmp):
+    """Environment that keeps Jupyter, IPython and matplotlib out of the home folder."""
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
+                 "MPLCONFIGDIR"):
+        env.setdefault(name, str(Path(tmp) / name.lower()))
+    # The lab extensions installed in the venv must stay visible with a private data dir.
+    env["JUPYTER_PATH"] = str(VENV / "share" / "jupyter")
+    env["PATH"] = os.pathsep.join([str(VENV / "bin"), env.get("PATH", "")])
+    return env
+
+
+def lab():
+    setup()
+    cmd = [VENV / "bin" / "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    run(*cmd, *sys.argv[2:])
+
+
+def test():
+    setup()
+    run(VENV / "bin" / "ruff", "check", ROOT, cwd=ROOT)
+    with tempfile.TemporaryDirectory(prefix="conv-tests-") as tmp:
+        env = jupyter_env(tmp)
+        result = subprocess.run([str(PYTHON), "-m", "pytest", *sys.argv[2:]], cwd=ROOT, env=env)
+    sys.exit(result.returncode)
+
+
+def generate():
+    """Regenerate notebooks/<assignment>/ from solutions/<assignment>/ with nbgrader."""
+    setup()
+    with tempfile.TemporaryDirectory(prefix="conv-generate-") as tmp:
+        env = jupyter_env(tmp)
+        for name in sys.argv[2:] or ASSIGNMENTS:
+            run(PYTHON, "-m", "autograder.generate", name, cwd=ROOT, env=env)
+
+
+def bench():
+    setup()
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        run(PYTHON, script, cwd=ROOT)
+
+
+COMMANDS = {"setup": setup, "lab": lab, "test": test, "generate": generate, "bench": bench}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    COMMANDS[sys.argv[1]]()
