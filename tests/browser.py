@@ -1,0 +1,317 @@
+"""Shared harness for browser tests: a real JupyterLab server and headless Debian Chromium.
+
+Import it from a test module in ``tests/`` (pytest puts that folder on ``sys.path``)::
+
+    from browser import (browser_page, jupyter_lab, open_notebook, run_all_cells,
+                         screenshot_on_failure)
+
+    @pytest.mark.browser
+    def test_something(tmp_path):
+        with jupyter_lab(tmp_path) as lab, browser_page() as page, \\
+                screenshot_on_failure(page, "something"):
+            open_notebook(page, lab, "nb.ipynb")
+            run_all_cells(page)
+
+Public names and signatures:
+
+- ``jupyter_lab(root_dir, *, timeout=90.0, extra_args=()) -> LabServer`` (context manager):
+  starts ``python -m jupyterlab`` on a free loopback port with a random token, private
+  JUPYTER_CONFIG_DIR / DATA / RUNTIME, IPYTHONDIR and MPLCONFIGDIR (the venv's share/jupyter stays
+  on JUPYTER_PATH so the ipywidgets and nbgrader lab extensions load), waits until the server
+  answers, and at exit shuts it down and kills its whole process tree (kernels included), also
+  when the body raised. ``LabServer`` has ``url`` (``http://127.0.0.1:PORT``), ``token``, ``port``,
+  ``root_dir``, ``log_path``, ``url_for(path)`` (adds the token) and ``log_tail()``.
+- ``browser_page(*, viewport=(1400, 1000), timeout_ms=30000) -> playwright Page`` (context
+  manager): Debian's chromium via ``launch_persistent_context`` with a fresh temporary profile;
+  skips (fails under CI=true) when chromium is missing.
+- ``save_screenshot(page, name) -> Path``: writes ``artifacts/<name>.png`` at the repository root
+  (git-ignored) and returns the path; never raises.
+- ``screenshot_on_failure(page, name)`` (context manager): saves a screenshot and the page's
+  console log into ``artifacts/`` when its body raises, then re-raises.
+- JupyterLab helpers: ``open_notebook(page, lab, relpath)`` (opens ``/lab/tree/relpath`` and
+  waits for an idle kernel), ``run_all_cells(page)``, ``run_cells_through(page, index)``,
+  ``wait_kernel_idle(page, timeout_ms=60000)``, ``cell(page, index)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conftest import require_tool
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "artifacts"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+# ----------------------------------------------------------------------------- JupyterLab server
+
+@dataclass
+class LabServer:
+    url: str
+    token: str
+    port: int
+    root_dir: Path
+    log_path: Path
+    proc: subprocess.Popen = field(repr=False)
+
+    def url_for(self, path: str) -> str:
+        """Absolute URL of a server path (``/lab/tree/x.ipynb``) with the token attached."""
+        sep = "&" if "?" in path else "?"
+        return f"{self.url}/{path.lstrip('/')}{sep}token={self.token}"
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children_of(pid: int) -> list[int]:
+    """All descendants of pid, read from /proc (kernels start their own sessions, so killing the
+    server's process group alone would leave them behind)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill(pids: list[int], sig: int) -> None:
+    for p in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(p, sig)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _write_lab_settings(config_dir: Path) -> None:
+    """Silence JupyterLab's news/update toast: it would cover the notebook in screenshots."""
+    settings = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    labconfig = config_dir / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+
+
+@contextlib.contextmanager
+def jupyter_lab(root_dir, *, timeout: float = 90.0, extra_args=()):
+    """Run JupyterLab on ``root_dir`` for the duration of the block; yields a :class:`LabServer`."""
+    root_dir = Path(root_dir).resolve()
+    home = Path(tempfile.mkdtemp(prefix="conv-lab-"))
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
+                 "MPLCONFIGDIR"):
+        env[name] = str(home / name.lower())
+        Path(env[name]).mkdir(parents=True, exist_ok=True)
+    venv_share = str(Path(sys.prefix) / "share" / "jupyter")
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        [venv_share] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    # The kernel must import this checkout's convlib even when root_dir is a temporary copy.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.pop("MPLBACKEND", None)  # let the kernel use the inline backend
+    _write_lab_settings(Path(env["JUPYTER_CONFIG_DIR"]))
+
+    port, token = _free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.token={token}",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--ServerApp.root_dir={root_dir}", "--ServerApp.terminals_enabled=False",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *extra_args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log_path = home / "lab.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(cmd, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    server = LabServer(f"http://127.0.0.1:{port}", token, port, root_dir, log_path, proc)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {proc.returncode}:\n"
+                                   f"{server.log_tail()}")
+            try:
+                with urllib.request.urlopen(server.url_for("/api/status"), timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not answer in {timeout:.0f} s:\n"
+                                   f"{server.log_tail()}")
+            time.sleep(0.3)
+        yield server
+    finally:
+        _stop(server)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _stop(server: LabServer) -> None:
+    proc = server.proc
+    tree = _children_of(proc.pid)
+    if proc.poll() is None:
+        # A clean shutdown first: the server then stops its kernels itself.
+        with contextlib.suppress(Exception):
+            req = urllib.request.Request(server.url_for("/api/shutdown"), method="POST", data=b"")
+            urllib.request.urlopen(req, timeout=5).close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    tree += [p for p in _children_of(proc.pid) if p not in tree]
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    _kill(tree, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+# ----------------------------------------------------------------------------- Chromium
+
+@contextlib.contextmanager
+def browser_page(*, viewport=(1400, 1000), timeout_ms: int = 30000):
+    """Headless Debian chromium driven by Playwright; yields a page; all closed at exit."""
+    chromium = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="conv-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": viewport[0], "height": viewport[1]})
+            try:
+                context.set_default_timeout(timeout_ms)
+                page = context.pages[0] if context.pages else context.new_page()
+                page.console_log = []  # type: ignore[attr-defined]
+                page.on("console", lambda m: page.console_log.append(f"{m.type}: {m.text}"))
+                yield page
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def save_screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as artifacts/<name>.png; return the path (never raises)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except Exception as exc:  # a screenshot must never hide the real failure
+        path.with_suffix(".error.txt").write_text(f"screenshot failed: {exc!r}\n")
+    return path
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, name: str):
+    """Save artifacts/<name>-failure.png and the browser console log when the block raises."""
+    try:
+        yield
+    except BaseException:
+        save_screenshot(page, f"{name}-failure")
+        with contextlib.suppress(Exception):
+            (ARTIFACTS / f"{name}-failure.console.txt").write_text(
+                "\n".join(getattr(page, "console_log", [])))
+        raise
+
+
+# ----------------------------------------------------------------------------- JupyterLab helpers
+
+def wait_kernel_idle(page, timeout_ms: int = 60000) -> None:
+    """Wait until the open notebook's kernel is idle and no cell is queued or running ([*])."""
+    page.wait_for_function(
+        """() => {
+            const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) '
+                                               + '.jp-Notebook-ExecutionIndicator');
+            const idle = ind && ind.getAttribute('data-status') === 'idle';
+            const busy = [...document.querySelectorAll(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputArea-prompt')]
+                .some(p => p.textContent.includes('*'));
+            return idle && !busy;
+        }""",
+        timeout=timeout_ms, polling=250)
+
+
+def open_notebook(page, lab: LabServer, relpath: str, timeout_ms: int = 90000) -> None:
+    """Open ``relpath`` (relative to the server's root) in JupyterLab and wait for its kernel."""
+    page.goto(lab.url_for(f"/lab/tree/{relpath}"))
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_ms)
+    wait_kernel_idle(page, timeout_ms)
+
+
+def cell(page, index: int):
+    """Locator of the index-th cell (0-based) of the open notebook."""
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+
+
+def run_all_cells(page, timeout_ms: int = 180000) -> None:
+    """Run > Run All Cells, then wait until the kernel is idle (later cells may raise)."""
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_kernel_idle(page, timeout_ms)
+
+
+def run_cells_through(page, index: int, timeout_ms: int = 180000) -> None:
+    """Select cell ``index`` and Run > Run All Above Selected Cell, then run that cell too."""
+    target = cell(page, index)
+    target.scroll_into_view_if_needed()
+    target.locator(".jp-InputPrompt").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Above Selected Cell", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_kernel_idle(page, timeout_ms)
+    target.locator(".jp-InputPrompt").first.click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_timeout(500)
+    wait_kernel_idle(page, timeout_ms)
