@@ -9,3 +9,21 @@ Figures, animations and widgets live in submodules (``convlib.figures``, ``convl
 # -- operations (conv, layers, padding, windows, linear) --
 
 # -- arithmetic, kernels, images, seed examples (shapes, kernels, images, examples) --
+from . import images  # noqa: E402,F401  (matplotlib and Pillow are imported only when used)
+from .kernels import KERNEL_NAMES, kernel  # noqa: E402,F401
+from .shapes import (  # noqa: E402,F401
+    dense_param_count,
+    divides_evenly,
+    effective_kernel_size,
+    full_padding,
+    mult_adds,
+    output_shape,
+    output_size,
+    padding_to_keep_size,
+    param_count,
+    receptive_field,
+    receptive_fields,
+    same_padding,
+    stride_leftover,
+    transposed_output_size,
+)
