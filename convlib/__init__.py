@@ -7,6 +7,22 @@ Figures, animations and widgets live in submodules (``convlib.figures``, ``convl
 """
 
 # -- operations (conv, layers, padding, windows, linear) --
+from .conv import (  # noqa: F401
+    conv1d,
+    conv2d,
+    convolve1d,
+    convolve1d_loop,
+    convolve2d,
+    convolve2d_loop,
+    correlate1d,
+    correlate1d_loop,
+    correlate2d,
+    correlate2d_loop,
+)
+from .padding import pad1d, pad2d, resolve_padding1d, resolve_padding2d  # noqa: F401
+from .windows import col2im, im2col, sliding_windows  # noqa: F401
+
+# isort: split
 
 # -- arithmetic, kernels, images, seed examples (shapes, kernels, images, examples) --
 from . import images  # noqa: E402,F401  (matplotlib and Pillow are imported only when used)

@@ -1,0 +1,129 @@
+"""Input checks shared by every convlib operation.
+
+Each check either returns a clean value (a float numpy array, a tuple of ints) or raises a
+``ValueError`` / ``TypeError`` whose message names the problem and says what to do, so that a
+mistake never surfaces as a deep numpy traceback or, worse, a silently wrong answer.
+
+Dtype policy (see docs/architecture.md): float32 and float64 are kept (mixed -> the wider);
+float16 / bfloat16 compute in float32; integer and bool inputs are computed in floating point,
+float64 for numpy and float32 for torch, never truncated; complex, object and string dtypes raise
+``TypeError``.
+"""
+
+import numbers
+
+import numpy as np
+
+try:  # torch is a dependency, but the numpy path must not need it at import time
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+
+def is_torch(X):
+    """True if ``X`` is a torch tensor."""
+    return torch is not None and isinstance(X, torch.Tensor)
+
+
+def _numpy_float_dtype(dtype, name):
+    if dtype.kind == "f":
+        return np.float32 if dtype.itemsize <= 4 else np.float64
+    if dtype.kind in "iub":
+        return np.float64
+    if dtype.kind == "c":
+        raise TypeError(f"{name} is complex ({dtype}); convlib convolves real arrays — "
+                        f"pass the real part (X.real) or convolve the real and imaginary parts "
+                        f"separately")
+    raise TypeError(f"{name} has dtype {dtype}, which is not numeric; convert it first, "
+                    f"for example np.asarray({name.split()[-1]}, dtype=float)")
+
+
+def as_float_array(X, name="input", ndim=None, shape_hint=None):
+    """Return ``X`` as a floating-point numpy array, following the dtype policy above.
+
+    X: a numpy array, a torch tensor (any device; it is detached and copied to the CPU) or a
+       nested list of numbers.
+    name: how error messages call the argument, e.g. ``"image X"``.
+    ndim: the required number of dimensions (an int or a tuple of accepted ints), or None.
+    shape_hint: the expected layout for the error message, e.g. ``"(H, W)"``.
+
+    Returns a numpy array of dtype float32 or float64 (a new array or a read-only view; callers
+    never write into it, so the caller's data is never modified).
+    """
+    if is_torch(X):
+        T = X.detach().cpu()
+        if T.is_complex():
+            raise TypeError(f"{name} is complex ({T.dtype}); convlib convolves real tensors — "
+                            f"pass the real part (X.real)")
+        if T.dtype in (torch.float16, torch.bfloat16) or not T.is_floating_point():
+            T = T.to(torch.float32)
+        A = T.numpy()
+    else:
+        try:
+            A = np.asarray(X)
+        except (ValueError, TypeError) as error:
+            raise TypeError(f"{name} could not be read as an array ({error}); pass a numpy array "
+                            f"or a torch tensor of numbers") from None
+        A = A.astype(_numpy_float_dtype(A.dtype, name), copy=False)
+    if ndim is not None:
+        accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if A.ndim not in accepted:
+            dims = " or ".join(f"{n}-D" for n in accepted)
+            hint = f" of shape {shape_hint}" if shape_hint else ""
+            raise ValueError(f"{name} must be {dims}{hint}, got shape {tuple(A.shape)} "
+                             f"({A.ndim}-D); reshape it or use the function for that layout")
+    if A.size == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(A.shape)}); pass at least one element "
+                         f"along every axis")
+    return A
+
+
+def result_dtype(*arrays):
+    """The dtype a computation on these float arrays returns: the widest of them."""
+    return np.result_type(*arrays)
+
+
+def output_like(Y, like):
+    """Return numpy array ``Y`` as the same kind as ``like``: a torch tensor (same device) if
+    ``like`` is one, otherwise ``Y`` itself."""
+    if is_torch(like):
+        return torch.from_numpy(np.ascontiguousarray(Y)).to(like.device)
+    return Y
+
+
+def _as_int(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r} "
+                        f"({type(value).__name__})")
+    return int(value)
+
+
+def as_int_tuple(value, name, n=2):
+    """Return ``value`` (an int, or a sequence of ``n`` ints) as a tuple of ``n`` Python ints."""
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        if len(value) != n:
+            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {tuple(value)!r} "
+                             f"with {len(value)} values")
+        return tuple(_as_int(v, name) for v in value)
+    return (_as_int(value, name),) * n
+
+
+def check_positive_pair(value, name, n=2):
+    """Return ``value`` as a tuple of ``n`` ints that are all >= 1 (strides, dilations).
+
+    Raises ``ValueError`` for zero or negative values, ``TypeError`` for non-integers.
+    """
+    values = as_int_tuple(value, name, n)
+    if any(v < 1 for v in values):
+        raise ValueError(f"{name} must be a positive integer (1, 2, ...), got {value!r}; "
+                         f"{name} 1 means no {'skipping' if name == 'stride' else 'gaps'}")
+    return values
+
+
+def check_nonnegative_pair(value, name, n=2):
+    """Return ``value`` as a tuple of ``n`` ints that are all >= 0 (paddings, output_padding)."""
+    values = as_int_tuple(value, name, n)
+    if any(v < 0 for v in values):
+        raise ValueError(f"{name} must be >= 0, got {value!r}; negative padding would crop the "
+                         f"input — slice the array instead")
+    return values

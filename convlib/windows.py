@@ -1,0 +1,155 @@
+"""Sliding windows, im2col and col2im: how a convolution becomes one matrix product.
+
+``sliding_windows`` returns every window the kernel sees as a read-only *view* (no copy);
+``im2col`` lays the windows out as the columns of a matrix, exactly like
+``torch.nn.functional.unfold``, so that a whole convolution layer is ``weight_matrix @ columns``;
+``col2im`` is its adjoint (``torch.nn.functional.fold``): it adds each column back where its
+window came from, which is what the transposed convolution does.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .padding import pad_array
+from .validate import (
+    as_float_array,
+    as_int_tuple,
+    check_nonnegative_pair,
+    check_positive_pair,
+    output_like,
+)
+
+
+def _fmt(shape):
+    return "x".join(str(n) for n in shape)
+
+
+def span(k, d):
+    """How many input pixels a kernel of size k with dilation d covers: d(k-1) + 1."""
+    return d * (k - 1) + 1
+
+
+def check_fits(padded_shape, kernel, dilation, what="padded input"):
+    """Raise ValueError if the (dilated) kernel does not fit inside the (padded) input."""
+    spans = tuple(span(k, d) for k, d in zip(kernel, dilation, strict=True))
+    if any(s > n for s, n in zip(spans, padded_shape, strict=True)):
+        if len(kernel) == 1:
+            size, got = f"of length {kernel[0]}", f"of length {padded_shape[0]}"
+            spanned = f"length {spans[0]}"
+        else:
+            size, got, spanned = _fmt(kernel), _fmt(padded_shape), _fmt(spans)
+        dilated = f" with dilation {_fmt(dilation)} spans {spanned}, which" \
+            if any(d > 1 for d in dilation) else ""
+        raise ValueError(f"kernel {size}{dilated} is larger than the {what} {got}; "
+                         f"add padding or use a smaller kernel")
+
+
+def windows_view(A, kernel, stride, dilation):
+    """Windows of numpy array ``A`` (..., H, W) as a view (..., H_out, W_out, kH, kW).
+
+    No checks and no copy: window (i, j) holds ``A[..., i*sh + a*dh, j*sw + b*dw]`` at [a, b].
+    The caller has checked that the kernel fits.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    V = sliding_window_view(A, (span(kh, dh), span(kw, dw)), axis=(-2, -1))
+    return V[..., ::sh, ::sw, ::dh, ::dw]
+
+
+def sliding_windows(X, kernel_hw, stride=1, dilation=1):
+    """Every window a kernel of size ``kernel_hw`` sees in ``X``, as a read-only view.
+
+    X: image of shape (H, W) (numpy or torch; pad it first with ``pad2d`` if needed).
+    kernel_hw: (kH, kW); stride, dilation: int or (h, w) pair.
+
+    Returns an array (same kind as X) of shape (H_out, W_out, kH, kW) with
+    ``windows[i, j, a, b] = X[i*sh + a*dh, j*sw + b*dw]``, where
+    H_out = floor((H - dh(kH-1) - 1) / sh) + 1 and likewise W_out.
+    For numpy input this is a view into X: writing to it is not allowed (it is read-only).
+    """
+    A = as_float_array(X, "image X", ndim=2, shape_hint="(H, W)")
+    kernel = check_positive_pair(kernel_hw, "kernel size")
+    stride = check_positive_pair(stride, "stride")
+    dilation = check_positive_pair(dilation, "dilation")
+    check_fits(A.shape, kernel, dilation, what="input")
+    return output_like(windows_view(A, kernel, stride, dilation), X)
+
+
+def _batched(x, name):
+    A = as_float_array(x, name, ndim=(3, 4), shape_hint="(N, C, H, W) or (C, H, W)")
+    return (A[None], True) if A.ndim == 3 else (A, False)
+
+
+def im2col(x, kernel_hw, stride=1, dilation=1, padding=0):
+    """Unfold every window of a batch into a column: ``torch.nn.functional.unfold``.
+
+    x: input of shape (N, C, H, W) (or (C, H, W), then the result has no batch axis).
+    kernel_hw: (kH, kW); stride, dilation, padding (zeros): int or (h, w) pair.
+
+    Returns cols of shape (N, C*kH*kW, H_out*W_out): column l = i*W_out + j holds the window at
+    output position (i, j), its rows ordered channel first, then kernel row a, then column b.
+    H_out = floor((H + 2ph - dh(kH-1) - 1) / sh) + 1, and likewise W_out.
+    """
+    A, unbatched = _batched(x, "input x")
+    kernel = check_positive_pair(kernel_hw, "kernel size")
+    stride = check_positive_pair(stride, "stride")
+    dilation = check_positive_pair(dilation, "dilation")
+    ph, pw = check_nonnegative_pair(padding, "padding")
+    A = pad_array(A, ((ph, ph), (pw, pw)))
+    check_fits(A.shape[-2:], kernel, dilation)
+    cols = columns(A, kernel, stride, dilation)
+    return output_like(cols[0] if unbatched else cols, x)
+
+
+def columns(A, kernel, stride, dilation):
+    """im2col of an already padded numpy batch (N, C, H, W) -> (N, C*kH*kW, H_out*W_out)."""
+    V = windows_view(A, kernel, stride, dilation)  # (N, C, H_out, W_out, kH, kW)
+    N, C, H_out, W_out, kh, kw = V.shape
+    # one copy, laid out (N, C, kH, kW, H_out, W_out) so its last axis is contiguous in A
+    return V.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, H_out * W_out)
+
+
+def add_windows(cols6, padded_hw, stride, dilation):
+    """Adjoint of the window view: add ``cols6`` (N, C, kH, kW, Hb, Wb) into a zero array
+    (N, C, *padded_hw) at ``[i*sh + a*dh, j*sw + b*dw]``. One vectorised add per kernel entry."""
+    N, C, kh, kw, hb, wb = cols6.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out = np.zeros((N, C) + tuple(padded_hw), dtype=cols6.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, a * dh: a * dh + sh * (hb - 1) + 1: sh,
+                b * dw: b * dw + sw * (wb - 1) + 1: sw] += cols6[:, :, a, b]
+    return out
+
+
+def col2im(cols, output_hw, kernel_hw, stride=1, dilation=1, padding=0):
+    """Fold columns back into a batch, adding overlaps: ``torch.nn.functional.fold``.
+
+    cols: (N, C*kH*kW, L) (or (C*kH*kW, L)), laid out as :func:`im2col` makes them, where
+        L = H_blocks*W_blocks, H_blocks = floor((H + 2ph - dh(kH-1) - 1) / sh) + 1.
+    output_hw: (H, W) of the image to rebuild; kernel_hw, stride, dilation, padding as im2col.
+
+    Returns x of shape (N, C, H, W): every pixel is the sum of all column entries that im2col
+    would have copied from it (so col2im(im2col(x)) counts each pixel once per window).
+    """
+    A = as_float_array(cols, "cols", ndim=(2, 3), shape_hint="(N, C*kH*kW, L)")
+    unbatched = A.ndim == 2
+    if unbatched:
+        A = A[None]
+    H, W = as_int_tuple(output_hw, "output size")
+    kernel = check_positive_pair(kernel_hw, "kernel size")
+    stride = check_positive_pair(stride, "stride")
+    dilation = check_positive_pair(dilation, "dilation")
+    ph, pw = check_nonnegative_pair(padding, "padding")
+    padded = (H + 2 * ph, W + 2 * pw)
+    check_fits(padded, kernel, dilation, what="padded output")
+    hb, wb = ((n - span(k, d)) // s + 1
+              for n, k, d, s in zip(padded, kernel, dilation, stride, strict=True))
+    N, rows, L = A.shape
+    kk = kernel[0] * kernel[1]
+    if rows % kk or L != hb * wb:
+        raise ValueError(f"cols of shape {tuple(A.shape)} do not match a {_fmt(kernel)} kernel "
+                         f"sliding over {H}x{W} (padding {ph},{pw}): expected (N, C*{kk}, "
+                         f"{hb * wb}); check output_hw, kernel_hw, stride, dilation and padding")
+    cols6 = A.reshape(N, rows // kk, kernel[0], kernel[1], hb, wb)
+    out = add_windows(cols6, padded, stride, dilation)[:, :, ph: ph + H, pw: pw + W]
+    return output_like(out[0] if unbatched else out, cols)
