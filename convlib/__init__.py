@@ -25,7 +25,7 @@ from .windows import col2im, im2col, sliding_windows  # noqa: F401
 # isort: split
 
 # -- arithmetic, kernels, images, seed examples (shapes, kernels, images, examples) --
-from . import images  # noqa: E402,F401  (matplotlib and Pillow are imported only when used)
+from . import examples, images  # noqa: E402,F401  (images imports matplotlib lazily)
 from .kernels import KERNEL_NAMES, kernel  # noqa: E402,F401
 from .shapes import (  # noqa: E402,F401
     dense_param_count,
