@@ -1,0 +1,847 @@
+"""The self-check and diagnosis engine behind every graded test cell.
+
+A graded test cell calls the student's function on a few inputs and compares the result with a
+reference. When they differ, it does not stop at "wrong": it computes, from the same inputs, what
+the usual mistakes would have produced (kernel flipped, output transposed, image padded, mean
+instead of sum, integers, last row never filled...) and names the one that matches.
+
+API reference
+-------------
+``CheckFailed(message, *, mistake="wrong_values", case=None)``
+    Subclass of ``AssertionError`` raised by every check. ``.mistake`` is a short code (below),
+    ``.case`` says which input (``"hidden image 12x10, 3x3 kernel"``), ``str(err)`` is the message
+    shown to the student: expected vs. got, on which input, and the likely mistake.
+
+``check_function(fn, cases, reference, *, name, mistakes=None, returns=None, atol=1e-5,
+rtol=1e-5, allow_dtypes=None)``
+    ``cases`` is a list of ``(case_label, args_tuple)``; the label completes the sentence
+    "``name`` on ...", e.g. ``"the 5x7 image with an asymmetric 3x2 kernel"``. For each case the
+    arguments are copied, ``fn(*args)`` is called, and in this order the check looks for:
+    ``not_implemented`` / ``raised_error`` (the call raised), ``input_modified`` (an argument
+    changed in place), ``wrong_type`` (``returns``: ``"numpy"``, ``"torch"`` or ``"number"``;
+    by default the kind of ``reference(*args)``), a wrong shape, a non-floating dtype
+    (``integer_truncation``; ``allow_dtypes`` e.g. ``("float32", "float64")``, by default any
+    float32/float64), then the values (``|got - expected| <= atol + rtol * max|expected|``;
+    NaN matches NaN). On a mismatch, each candidate mistake is computed from the same inputs and
+    the first one that ``got`` equals names the mistake. ``mistakes`` maps a code to a function
+    ``(*args) -> what that mistake produces`` (an array, or a list of alternative arrays), or
+    to ``(function, explanation)`` for a code this module does not explain. Generic candidates
+    are always tried after yours: ``transposed``,
+    ``integer_truncation``, ``output_too_small`` (last row/column left at zero), and from the shape
+    alone ``output_too_small``, ``output_too_large``, ``transposed``, ``wrong_shape``.
+    A candidate equal to the right answer on that input is skipped (it cannot be told apart), so
+    use inputs that separate the mistakes: non-square images, asymmetric kernels, non-integer
+    values. Returns ``None``; raises ``CheckFailed`` on the first failing case.
+
+``check_value(got, expected, *, case, name, mistakes=None, atol=1e-9, rtol=1e-9, reveal=False)``
+    For answer variables: numbers (int answers accept an equal float), strings (compared
+    case-insensitively, stripped), tuples/lists (element by element), arrays. ``mistakes`` maps a
+    code to a known wrong value or to ``(wrong_value, explanation)``. ``reveal=False`` keeps the
+    expected value out of the message so a visible self-check does not give the answer away.
+
+``conv1d_mistakes()`` / ``conv2d_mistakes()``
+    The convolution mistake library for ``fn(x, k)`` / ``fn(image, kernel)`` (valid
+    cross-correlation, stride 1): ``kernel_flipped``, ``padding_added`` ('same' and 'full' zero
+    padding), ``mean_not_sum``, and for 2-D ``kernel_transposed``. Values are computed in float64
+    numpy, independently of the rest of convlib.
+
+``FORBIDDEN_CONV_CALLS``; ``check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None)``
+    Entries are dotted names (``"torch.nn.functional.conv2d"``) or module wildcards
+    (``"scipy.signal.*"``). If ``type(fn)`` has ``__grader_from_scratch__`` (the trusted grader's
+    proxy), the call returns ``fn.__grader_from_scratch__(list(forbidden))``. Otherwise, in the
+    student's kernel, a best-effort check: the source of ``fn`` (and of the notebook functions it
+    calls) is parsed and every name, attribute chain and import it uses is resolved; then ``fn``
+    runs once on ``args`` (by default small random 2-D then 1-D, torch then numpy inputs, until
+    one is accepted) with the forbidden functions replaced by tripwires, restored afterwards.
+    Raises ``CheckFailed(mistake="forbidden_call")`` naming the call, or ``not_implemented``.
+
+Mistake codes: ``kernel_flipped``, ``kernel_transposed``, ``transposed``, ``output_too_small``,
+``output_too_large``, ``integer_truncation``, ``input_modified``, ``padding_added``,
+``mean_not_sum``, ``wrong_shape``, ``wrong_values``, ``wrong_type``, ``forbidden_call``,
+``not_implemented``, ``raised_error``.
+
+Exceptions that are not ``Exception`` subclasses (``KeyboardInterrupt``, ``SystemExit``, a
+grader's own signals) pass through the checks unchanged.
+"""
+
+import ast
+import copy
+import inspect
+import sys
+import textwrap
+
+import numpy as np
+
+__all__ = [
+    "CheckFailed",
+    "check_function",
+    "check_value",
+    "conv1d_mistakes",
+    "conv2d_mistakes",
+    "FORBIDDEN_CONV_CALLS",
+    "check_from_scratch",
+    "EXPLANATIONS",
+]
+
+EXPLANATIONS = {
+    "kernel_flipped": "Your output is the kernel-flipped answer: that is true convolution; the "
+    "exercise asks for cross-correlation (slide the kernel as it is, do not flip it).",
+    "kernel_transposed": "Your output is what the transposed kernel gives: kernel[a, b] must "
+    "multiply image[i + a, j + b], with a over the kernel's rows and b over its columns.",
+    "transposed": "Your output is transposed: rows and columns are swapped. Shapes are "
+    "(rows, columns) = (H, W), and out[i, j] is row i, column j.",
+    "padding_added": "Your output is what a zero-padded image gives; this exercise asks for a "
+    "'valid' result: no padding, the kernel always stays inside the input.",
+    "mean_not_sum": "Your values are the right ones divided by the number of kernel entries: "
+    "sum the products, do not average them.",
+    "integer_truncation": "Your output holds whole numbers: it was created with an integer "
+    "dtype, which truncates every value. Create it as floats (for example "
+    "torch.zeros(..., dtype=torch.float32) or np.zeros(..., dtype=float)).",
+    "output_too_small": "Your output misses the last position(s): a kernel of size F fits "
+    "N - F + 1 times into N, so the loop must run over range(N - F + 1).",
+    "output_too_large": "Your output has too many positions: a kernel of size F fits only "
+    "N - F + 1 times into N without padding.",
+    "input_modified": "Your function changed its input in place; write into a new output and "
+    "leave the arguments untouched.",
+    "wrong_shape": "Check how the output size follows from the input and kernel sizes.",
+    "wrong_values": "Compare one output entry by hand with the formula.",
+    "wrong_type": "",
+    "forbidden_call": "This exercise is about writing the operation yourself.",
+    "not_implemented": "Replace `raise NotImplementedError()` with your code.",
+    "raised_error": "",
+}
+
+
+class CheckFailed(AssertionError):
+    """A failed check: ``.mistake`` (short code), ``.case`` (which input) and a readable message."""
+
+    def __init__(self, message, *, mistake="wrong_values", case=None):
+        super().__init__(message)
+        self.mistake = mistake
+        self.case = case
+
+
+# ----------------------------------------------------------------------------- plain data
+
+def _kind(x):
+    if isinstance(x, np.ndarray):
+        return "numpy"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        return "torch"
+    if isinstance(x, bool):
+        return "bool"
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(x, str):
+        return "string"
+    if isinstance(x, (tuple, list)):
+        return "sequence"
+    if x is None:
+        return "None"
+    return type(x).__name__
+
+
+_KIND_WORDS = {
+    "numpy": "a numpy array",
+    "torch": "a torch tensor",
+    "number": "a number",
+    "sequence": "a tuple",
+    "string": "a string",
+    "None": "None",
+    "bool": "a bool",
+}
+
+
+def _as_numpy(x):
+    """Plain float64/int numpy view of an array-like (torch tensors detached, on the CPU)."""
+    if _kind(x) == "torch":
+        x = x.detach().cpu()
+        if x.dtype.is_floating_point and x.dtype not in (_torch().float32, _torch().float64):
+            x = x.float()
+        return x.numpy()
+    return np.asarray(x)
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _copy(x):
+    if _kind(x) == "torch":
+        return x.detach().clone()
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    return copy.deepcopy(x)
+
+
+def _same(a, b):
+    """Exact equality of two arguments (NaN equals NaN), used to detect in-place changes."""
+    ka, kb = _kind(a), _kind(b)
+    if ka in ("numpy", "torch") or kb in ("numpy", "torch"):
+        if ka != kb:
+            return False
+        a, b = _as_numpy(a), _as_numpy(b)
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.array_equal(a, b, equal_nan=True))
+        return bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _dtype_name(x):
+    if _kind(x) == "torch":
+        return str(x.dtype).replace("torch.", "")
+    return str(np.asarray(x).dtype)
+
+
+def _is_float_dtype(x):
+    if _kind(x) == "torch":
+        return x.dtype.is_floating_point
+    return np.asarray(x).dtype.kind == "f"
+
+
+def _fmt_num(v):
+    v = float(v)
+    if np.isnan(v) or np.isinf(v):
+        return str(v)
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def _fmt_index(idx):
+    return "(" + ", ".join(str(int(i)) for i in idx) + ")" if len(idx) != 1 else f"[{idx[0]}]"
+
+
+def _fmt_row(a, limit=4):
+    a = np.asarray(a, dtype=float).ravel()
+    body = ", ".join(_fmt_num(v) for v in a[:limit])
+    return "[" + body + (", ..." if a.size > limit else "") + "]"
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _close(got, expected, atol, rtol):
+    """Elementwise tolerance scaled by the largest expected magnitude; NaN matches NaN."""
+    got = np.asarray(got, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    if got.shape != expected.shape:
+        return False
+    finite = np.isfinite(expected)
+    scale = float(np.max(np.abs(expected[finite]), initial=0.0))
+    tol = atol + rtol * max(1.0, scale)
+    same_special = (np.isnan(got) & np.isnan(expected)) | (
+        np.isinf(got) & np.isinf(expected) & (np.sign(got) == np.sign(expected)))
+    with np.errstate(invalid="ignore"):
+        ok = same_special | (np.abs(got - expected) <= tol)
+    return bool(np.all(ok))
+
+
+def _call_candidate(fn, args):
+    """What a mistake produces on these inputs: a list of float arrays (alternatives)."""
+    try:
+        out = fn(*[_copy(a) for a in args])
+    except Exception:
+        return []
+    outs = out if isinstance(out, list) else [out]
+    arrays = []
+    for item in outs:
+        try:
+            if item is not None:
+                arrays.append(np.asarray(_as_numpy(item), dtype=float))
+        except Exception:
+            pass
+    return arrays
+
+
+def _generic_candidates(expected):
+    """Wrong answers every array exercise can produce, computed from the right answer."""
+    out = {}
+    if expected.ndim == 2:
+        out["transposed"] = expected.T
+    out["integer_truncation"] = [np.trunc(expected), np.floor(expected)]
+    if expected.ndim >= 1 and expected.size:
+        unfilled = []
+        for axes in ([0], [1], [0, 1]) if expected.ndim == 2 else ([0],):
+            e = expected.copy()
+            for ax in axes:
+                index = [slice(None)] * e.ndim
+                index[ax] = -1
+                e[tuple(index)] = 0.0
+            unfilled.append(e)
+        out["output_too_small"] = unfilled
+    return out
+
+
+def _explain(code, custom):
+    if code in custom:
+        return custom[code]
+    return EXPLANATIONS.get(code, "")
+
+
+# ----------------------------------------------------------------------------- check_function
+
+def check_function(fn, cases, reference, *, name, mistakes=None, returns=None, atol=1e-5,
+                   rtol=1e-5, allow_dtypes=None):
+    """Call ``fn`` on every case and compare with ``reference``; raise ``CheckFailed`` with the
+    likely mistake on the first difference. See the module docstring."""
+    mistakes = dict(mistakes or {})
+    candidates, custom = {}, {}
+    for code, value in mistakes.items():
+        if isinstance(value, tuple):
+            candidates[code], custom[code] = value
+        else:
+            candidates[code] = value
+    for label, args in cases:
+        _check_case(fn, tuple(args), reference, name, label, candidates, custom, returns, atol,
+                    rtol, allow_dtypes)
+
+
+def _check_case(fn, args, reference, name, label, candidates, custom, returns, atol, rtol,
+                allow_dtypes):
+    where = f"{name} on {label}"
+
+    def fail(code, text):
+        explanation = _explain(code, custom)
+        message = f"{where}: {text}"
+        if explanation:
+            message += " " + explanation
+        raise CheckFailed(message, mistake=code, case=label)
+
+    expected_raw = reference(*[_copy(a) for a in args])
+    call_args = [_copy(a) for a in args]
+    try:
+        got = fn(*call_args)
+    except NotImplementedError:
+        fail("not_implemented", f"{name} is not implemented yet.")
+    except CheckFailed:
+        raise
+    except Exception as err:  # the student's code raised: say what and where, not a traceback
+        fail("raised_error", f"calling {name} raised {type(err).__name__}: {err}")
+
+    for position, (before, after) in enumerate(zip(args, call_args, strict=True)):
+        if not _same(before, after):
+            fail("input_modified", f"argument {position + 1} was modified in place.")
+
+    want = returns or _kind(expected_raw)
+    have = _kind(got)
+    if have == "None":
+        fail("wrong_type", f"{name} returned None. Did you forget `return`?")
+    if want == "number" and have in ("numpy", "torch") and np.ndim(_as_numpy(got)) == 0:
+        got, have = _as_numpy(got).item(), "number"
+    if want in ("numpy", "torch", "number") and have != want:
+        hint = {"numpy": "Return a numpy array (np.asarray(...)).",
+                "torch": "Return a torch tensor (torch.zeros(...) then fill it, or "
+                         "torch.as_tensor(...)).",
+                "number": "Return a plain number."}[want]
+        fail("wrong_type", f"expected {_KIND_WORDS.get(want, want)}, got "
+             f"{_KIND_WORDS.get(have, have)}. {hint}")
+
+    if want == "number":
+        if not _close(float(got), float(expected_raw), atol, rtol):
+            fail("wrong_values", f"expected {_fmt_num(expected_raw)}, got {_fmt_num(got)}.")
+        return
+
+    expected = np.asarray(_as_numpy(expected_raw), dtype=float)
+    got_np = _as_numpy(got)
+    if got_np.dtype.kind in "cOSU" or got_np.dtype == bool:
+        fail("wrong_type", f"the output has dtype {_dtype_name(got)}; it must hold real floats.")
+    if got_np.shape != expected.shape:
+        _diagnose(fail, args, candidates, expected, got_np.astype(float))
+    if not _is_float_dtype(got):
+        fail("integer_truncation", f"expected a floating-point output, got dtype "
+             f"{_dtype_name(got)}.")
+    if allow_dtypes is None:
+        allowed = ("float32", "float64")
+    else:
+        allowed = tuple(allow_dtypes)
+    if _dtype_name(got) not in allowed:
+        fail("wrong_type", f"expected dtype {' or '.join(allowed)}, got {_dtype_name(got)}.")
+    got_f = got_np.astype(float)
+    if not _close(got_f, expected, atol, rtol):
+        _diagnose(fail, args, candidates, expected, got_f, atol=atol, rtol=rtol)
+
+
+def _diagnose(fail, args, candidates, expected, got, *, atol=1e-5, rtol=1e-5):
+    """Name the mistake whose answer on the same inputs equals ``got``, then fail."""
+    loose = max(atol, 1e-6), max(rtol, 1e-6)
+
+    def matches(candidate):
+        return (candidate is not None and candidate.shape == got.shape
+                and not (candidate.shape == expected.shape and _close(candidate, expected, *loose))
+                and _close(got, candidate, *loose))
+
+    options = [(code, lambda f=f: _call_candidate(f, args)) for code, f in candidates.items()]
+    options += [(code, lambda v=v: v if isinstance(v, list) else [v])
+                for code, v in _generic_candidates(expected).items()]
+    found = None
+    for code, produce in options:
+        if any(matches(candidate) for candidate in produce()):
+            found = code
+            break
+
+    if got.shape != expected.shape:
+        text = f"expected shape {_shape_text(expected.shape)}, got {_shape_text(got.shape)}."
+        if found is None:
+            found = _shape_mistake(expected.shape, got.shape)
+        fail(found, text)
+    diff = np.abs(got - expected)
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    worst = diff[where] if diff.ndim else diff
+    text = (f"expected shape {_shape_text(expected.shape)}, got {_shape_text(got.shape)}; "
+            f"values differ (max error {_fmt_num(worst)}"
+            + (f" at {_fmt_index(where)}" if diff.ndim else "") + ").")
+    if diff.ndim:
+        row = expected[where[:-1]] if expected.ndim > 1 else expected
+        got_row = got[where[:-1]] if got.ndim > 1 else got
+        label = f"row {int(where[0])}" if expected.ndim == 2 else "values"
+        text += f" {label.capitalize()}: expected {_fmt_row(row)}, got {_fmt_row(got_row)}."
+    fail(found or "wrong_values", text)
+
+
+def _shape_mistake(expected_shape, got_shape):
+    if len(expected_shape) == len(got_shape):
+        if tuple(reversed(expected_shape)) == tuple(got_shape):
+            return "transposed"
+        pairs = list(zip(got_shape, expected_shape, strict=True))
+        if all(g <= e for g, e in pairs):
+            return "output_too_small"
+        if all(g >= e for g, e in pairs):
+            return "output_too_large"
+    return "wrong_shape"
+
+
+# ----------------------------------------------------------------------------- check_value
+
+def check_value(got, expected, *, case, name, mistakes=None, atol=1e-9, rtol=1e-9, reveal=False):
+    """Compare an answer variable with the expected plain value (see the module docstring)."""
+    where = f"{name} for {case}"
+    if got is None or got is Ellipsis:
+        raise CheckFailed(f"{where}: no answer yet. Set `{name} = ...` to your answer.",
+                          mistake="not_implemented", case=case)
+    if _value_equal(got, expected, atol, rtol):
+        return
+    shown = _show(got)
+    for code, value in (mistakes or {}).items():
+        value, explanation = value if isinstance(value, tuple) and len(value) == 2 and isinstance(
+            value[1], str) else (value, EXPLANATIONS.get(code, ""))
+        if _value_equal(got, value, atol, rtol):
+            text = f"{where}: got {shown}."
+            if reveal:
+                text = f"{where}: expected {_show(expected)}, got {shown}."
+            raise CheckFailed(f"{text} {explanation}".strip(), mistake=code, case=case)
+    if _kind(expected) != _kind(got) and not (
+            _kind(expected) == "number" and _kind(got) in ("number", "numpy", "torch")
+            and np.ndim(_as_numpy(got)) == 0):
+        raise CheckFailed(f"{where}: expected {_KIND_WORDS.get(_kind(expected), 'a value')}, "
+                          f"got {_KIND_WORDS.get(_kind(got), type(got).__name__)} ({shown}).",
+                          mistake="wrong_type", case=case)
+    text = f"expected {_show(expected)}, got {shown}." if reveal else f"got {shown}, which is " \
+        "not right yet."
+    raise CheckFailed(f"{where}: {text}", mistake="wrong_values", case=case)
+
+
+def _show(v):
+    kind = _kind(v)
+    if kind == "number" or (kind in ("numpy", "torch") and np.ndim(_as_numpy(v)) == 0):
+        return _fmt_num(_as_numpy(v)) if kind != "number" else _fmt_num(v)
+    if kind == "sequence":
+        inner = ", ".join(_show(x) for x in v)
+        return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
+    if kind in ("numpy", "torch"):
+        a = _as_numpy(v)
+        return f"an array of shape {_shape_text(a.shape)} starting {_fmt_row(a)}"
+    return repr(v)[:60]
+
+
+def _value_equal(got, expected, atol, rtol):
+    ke, kg = _kind(expected), _kind(got)
+    if ke == "string":
+        return kg == "string" and got.strip().lower() == expected.strip().lower()
+    if ke == "sequence":
+        return (kg == "sequence" and len(got) == len(expected)
+                and all(_value_equal(g, e, atol, rtol) for g, e in zip(got, expected, strict=True)))
+    if ke in ("number", "bool"):
+        if kg == "bool" and ke != "bool":
+            return False
+        if kg in ("numpy", "torch") and np.ndim(_as_numpy(got)) == 0:
+            got = _as_numpy(got).item()
+            kg = "number"
+        if kg not in ("number", "bool"):
+            return False
+        return _close(float(got), float(expected), atol, rtol)
+    if ke in ("numpy", "torch"):
+        if kg not in ("numpy", "torch", "sequence"):
+            return False
+        try:
+            return _close(np.asarray(_as_numpy(got), dtype=float),
+                          np.asarray(_as_numpy(expected), dtype=float), atol, rtol)
+        except (TypeError, ValueError):
+            return False
+    return _same(got, expected)
+
+
+# ----------------------------------------------------------------------------- mistake library
+
+def _np(x):
+    return np.asarray(_as_numpy(x), dtype=float)
+
+
+def _correlate_valid(x, k):
+    """Valid cross-correlation in float64 numpy, any number of dimensions (private oracle)."""
+    x, k = _np(x), _np(k)
+    if any(kn > xn for kn, xn in zip(k.shape, x.shape, strict=True)):
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(x, k.shape)
+    axes = tuple(range(x.ndim, 2 * x.ndim))
+    return np.tensordot(windows, k, axes=(axes, tuple(range(k.ndim))))
+
+
+def _same_pad(x, k):
+    x, k = _np(x), _np(k)
+    pads = [((n - 1) // 2, n - 1 - (n - 1) // 2) for n in k.shape]
+    return _correlate_valid(np.pad(x, pads), k)
+
+
+def _full_pad(x, k):
+    x, k = _np(x), _np(k)
+    return _correlate_valid(np.pad(x, [(n - 1, n - 1) for n in k.shape]), k)
+
+
+def _flipped(x, k):
+    k = _np(k)
+    return _correlate_valid(x, k[(slice(None, None, -1),) * k.ndim])
+
+
+def _mean(x, k):
+    out = _correlate_valid(x, k)
+    return None if out is None else out / _np(k).size
+
+
+def _padded(x, k):
+    """Both padding mistakes: 'same' (output as large as the input) and 'full'."""
+    return [_same_pad(x, k), _full_pad(x, k)]
+
+
+def conv1d_mistakes():
+    """Candidate wrong answers for ``fn(x, k)`` = valid 1-D cross-correlation, stride 1."""
+    return {
+        "kernel_flipped": _flipped,
+        "padding_added": _padded,
+        "mean_not_sum": _mean,
+    }
+
+
+def conv2d_mistakes():
+    """Candidate wrong answers for ``fn(image, kernel)`` = valid 2-D cross-correlation."""
+    return {
+        "kernel_flipped": _flipped,
+        "kernel_transposed": lambda x, k: _correlate_valid(x, _np(k).T),
+        "padding_added": _padded,
+        "mean_not_sum": _mean,
+    }
+
+
+# ----------------------------------------------------------------------------- from scratch
+
+FORBIDDEN_CONV_CALLS = (
+    "torch.nn.functional.conv1d",
+    "torch.nn.functional.conv2d",
+    "torch.nn.functional.conv3d",
+    "torch.nn.functional.conv_transpose1d",
+    "torch.nn.functional.conv_transpose2d",
+    "torch.conv1d",
+    "torch.conv2d",
+    "torch.conv3d",
+    "torch.convolution",
+    "torch.conv_transpose1d",
+    "torch.conv_transpose2d",
+    "torch.nn.Conv1d",
+    "torch.nn.Conv2d",
+    "torch.nn.Conv3d",
+    "torch.nn.ConvTranspose2d",
+    "numpy.convolve",
+    "numpy.correlate",
+    "scipy.signal.*",
+    "scipy.ndimage.*",
+    "convlib.conv.*",
+    "convlib.layers.*",
+    "convlib.linear.*",
+    "convlib.windows.*",
+    "convlib.conv1d",
+    "convlib.conv2d",
+    "convlib.correlate1d",
+    "convlib.correlate2d",
+    "convlib.convolve1d",
+    "convlib.convolve2d",
+)
+
+
+class _Tripped(BaseException):
+    """Raised by a tripwire; a BaseException so that `except Exception` cannot swallow it."""
+
+
+def _resolve(dotted):
+    """The object a dotted name refers to, importing nothing that is not imported yet."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is not None:
+            obj = module
+            try:
+                for part in parts[cut:]:
+                    obj = getattr(obj, part)
+            except AttributeError:
+                return None
+            return obj
+    return None
+
+
+def _forbidden_objects(forbidden):
+    """(id -> name of the exact forbidden objects, wildcard module prefixes)."""
+    exact, prefixes = {}, []
+    for entry in forbidden:
+        if entry.endswith(".*"):
+            prefixes.append(entry[:-2])
+        else:
+            obj = _resolve(entry)
+            if obj is not None:
+                exact[id(obj)] = entry
+    return exact, prefixes
+
+
+def _under(module_name, prefixes):
+    module_name = module_name or ""
+    for prefix in prefixes:
+        if module_name == prefix or module_name.startswith(prefix + "."):
+            return prefix
+    return None
+
+
+def _public_module_of(obj):
+    """scipy.signal._signaltools.correlate2d reports '_signaltools'; use the public package."""
+    name = getattr(obj, "__module__", None) if not inspect.ismodule(obj) else obj.__name__
+    return name or ""
+
+
+def _name_is_forbidden(dotted, exact_names, prefixes):
+    if dotted in exact_names:
+        return dotted
+    prefix = _under(dotted, prefixes)
+    return f"{prefix}.*" if prefix else None
+
+
+def _object_is_forbidden(obj, exact, prefixes):
+    if id(obj) in exact:
+        return exact[id(obj)]
+    if inspect.ismodule(obj) or callable(obj):
+        prefix = _under(_public_module_of(obj), prefixes)
+        if prefix:
+            label = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__name__", "?")
+            return label if inspect.ismodule(obj) else f"{prefix}.{label}"
+    return None
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return list(reversed(parts))
+    return None
+
+
+def _static_scan(fn, forbidden, seen=None):
+    """Forbidden names the source of ``fn`` (and notebook helpers it calls) refers to."""
+    seen = set() if seen is None else seen
+    if id(fn) in seen:
+        return []
+    seen.add(id(fn))
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return []
+    exact, prefixes = _forbidden_objects(forbidden)
+    exact_names = {e for e in forbidden if not e.endswith(".*")}
+    scope = dict(getattr(fn, "__globals__", {}))
+    closure = getattr(fn, "__closure__", None) or ()
+    for var, cell in zip(getattr(fn.__code__, "co_freevars", ()), closure, strict=False):
+        try:
+            scope[var] = cell.cell_contents
+        except ValueError:
+            pass
+    found, helpers = [], []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                hit = _name_is_forbidden(alias.name, exact_names, prefixes)
+                if hit:
+                    found.append(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                hit = _name_is_forbidden(full, exact_names, prefixes) or _name_is_forbidden(
+                    node.module, exact_names, prefixes)
+                if hit:
+                    found.append(full)
+        elif isinstance(node, (ast.Attribute, ast.Name)):
+            parts = _dotted(node)
+            if not parts or parts[0] not in scope:
+                continue
+            obj = scope[parts[0]]
+            for part in parts[1:]:
+                if _object_is_forbidden(obj, exact, prefixes) and not inspect.ismodule(obj):
+                    break  # the forbidden object itself, e.g. torch.nn.Conv2d.forward
+                try:
+                    obj = getattr(obj, part)
+                except Exception:
+                    obj = None
+                    break
+            if obj is None:
+                continue
+            hit = _object_is_forbidden(obj, exact, prefixes)
+            if hit and not (inspect.ismodule(obj) and isinstance(node, ast.Name)
+                            and _module_used_only_as_prefix(tree, node.id)):
+                found.append(".".join(parts) if not inspect.ismodule(obj) else hit)
+            elif inspect.isfunction(obj) and obj.__module__ == fn.__module__:
+                helpers.append(obj)
+    for helper in helpers:
+        found.extend(_static_scan(helper, forbidden, seen))
+    return found
+
+
+def _module_used_only_as_prefix(tree, name):
+    """A bare module name (``signal``) counts only when an attribute of it is used; the
+    attribute itself is then reported. A module passed around whole is still reported."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == name:
+            return True
+    return False
+
+
+def _tripwire(label, record):
+    def tripped(*args, **kwargs):
+        record.append(label)
+        raise _Tripped(label)
+
+    tripped.__name__ = label.rsplit(".", 1)[-1]
+    return tripped
+
+
+def _install_tripwires(fn, forbidden, record):
+    """Replace forbidden callables by tripwires; return the list of (owner, attr, original)."""
+    exact, prefixes = _forbidden_objects(forbidden)
+    saved = []
+
+    def swap(owner, attr, label, is_dict=False):
+        original = owner[attr] if is_dict else getattr(owner, attr)
+        saved.append((owner, attr, original, is_dict))
+        wire = _tripwire(label, record)
+        if is_dict:
+            owner[attr] = wire
+        else:
+            setattr(owner, attr, wire)
+
+    for entry in forbidden:
+        if entry.endswith(".*"):
+            continue
+        module_name, _, attr = entry.rpartition(".")
+        owner = _resolve(module_name)
+        if owner is not None and callable(getattr(owner, attr, None)):
+            try:
+                swap(owner, attr, entry)
+            except (AttributeError, TypeError):
+                pass
+    for prefix in prefixes:
+        for module_name, module in list(sys.modules.items()):
+            if module is None or not _under(module_name, [prefix]) or module_name == __name__:
+                continue
+            for attr, value in list(vars(module).items()):
+                if attr.startswith("__") or inspect.ismodule(value) or not callable(value):
+                    continue
+                if _under(_public_module_of(value), [prefix]):
+                    try:
+                        swap(module, attr, f"{module_name}.{attr}")
+                    except (AttributeError, TypeError):
+                        pass
+    scope = getattr(fn, "__globals__", None)
+    if isinstance(scope, dict):
+        for attr, value in list(scope.items()):
+            hit = _object_is_forbidden(value, exact, prefixes) if callable(value) else None
+            if hit and not inspect.ismodule(value):
+                swap(scope, attr, hit, is_dict=True)
+    return saved
+
+
+def _restore(saved):
+    for owner, attr, original, is_dict in reversed(saved):
+        if is_dict:
+            owner[attr] = original
+        else:
+            setattr(owner, attr, original)
+
+
+def _default_args():
+    rng = np.random.default_rng(0)
+    samples = []
+    torch = sys.modules.get("torch")
+    for shapes in (((6, 5), (3, 2)), ((9,), (3,))):
+        x, k = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+        if torch is not None:
+            samples.append((torch.tensor(x, dtype=torch.float32),
+                            torch.tensor(k, dtype=torch.float32)))
+        samples.append((x, k))
+    return samples
+
+
+def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
+    """Fail with ``forbidden_call`` if ``fn`` uses a library convolution (see module docstring)."""
+    if hasattr(type(fn), "__grader_from_scratch__"):
+        return fn.__grader_from_scratch__(list(forbidden))
+    name = getattr(fn, "__name__", "your function")
+    static = _static_scan(fn, tuple(forbidden))
+    if static:
+        raise CheckFailed(f"{name} uses {static[0]}. This exercise is about writing the operation "
+                          "yourself: loops (or numpy/torch arithmetic), no library convolution.",
+                          mistake="forbidden_call", case="source of " + name)
+    samples = [tuple(args)] if args is not None else _default_args()
+    for sample in samples:
+        record, saved = [], []
+        error = None
+        try:
+            saved = _install_tripwires(fn, tuple(forbidden), record)
+            fn(*[_copy(a) for a in sample])
+        except _Tripped:
+            pass
+        except NotImplementedError:
+            raise CheckFailed(f"{name} is not implemented yet. "
+                              + EXPLANATIONS["not_implemented"], mistake="not_implemented",
+                              case="from-scratch run") from None
+        except Exception as err:  # not this kind of input: try the next sample
+            error = err
+        finally:
+            _restore(saved)
+        if record:
+            raise CheckFailed(f"{name} called {record[0]}. This exercise is about writing the "
+                              "operation yourself: loops (or numpy/torch arithmetic), no library "
+                              "convolution.", mistake="forbidden_call", case="from-scratch run")
+        if error is None:
+            return None
+    return None
