@@ -19,6 +19,12 @@ from .conv import (  # noqa: F401
     correlate2d,
     correlate2d_loop,
 )
+from .layers import (  # noqa: F401
+    conv2d_nchw,
+    conv2d_nchw_loop,
+    conv_transpose2d,
+    conv_transpose2d_loop,
+)
 from .padding import pad1d, pad2d, resolve_padding1d, resolve_padding2d  # noqa: F401
 from .windows import col2im, im2col, sliding_windows  # noqa: F401
 
