@@ -1,0 +1,460 @@
+"""Matplotlib pictures of convolution: small matrices with their numbers, images on a diverging
+colour map centred on zero, and one step of the sliding window.
+
+Every number drawn comes from convlib's own functions (``correlate2d``, ``pad2d``,
+``output_shape``, ``stride_leftover``), so a picture can never drift from the code.
+
+Public names and signatures:
+
+- ``show_grid(X, ax=None, title=None, highlight=None, cmap=None, fmt=None) -> Figure``
+  X: matrix of shape (H, W). highlight: ``(top, left, height, width)``, a list of such
+  rectangles, or a boolean mask of shape (H, W) (cells outlined in red).
+- ``show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=True,
+  suptitle=None) -> Figure``: one image (H, W) / (H, W, 3) or a list of them; signed data gets
+  the diverging map ``'RdBu_r'`` with ``vmin = -vmax`` (zero is white, nothing is clamped).
+- ``show_window_step(X, K, position=0, stride=1, padding=0, dilation=1,
+  padding_mode="zeros") -> Figure``: the padded input with the window at output position
+  ``position`` (flat index in row-major order, or ``(i, j)``), the kernel, and the output filled
+  in up to that position.
+- ``window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros") -> WindowSteps``:
+  the geometry and numbers behind that picture (used by animations and widgets).
+- ``WindowFigure(steps, cell=0.32, dpi=80)``: a figure drawn once and updated in place by
+  ``.show(position)``, for animations and fast widget redraws; ``.png()`` returns PNG bytes.
+
+Figures made here without an ``ax`` are closed before they are returned, so a notebook shows
+them once: as the cell's last expression, or with ``display(fig)``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .conv import correlate2d
+from .padding import pad2d, resolve_padding2d
+from .shapes import output_shape, stride_leftover
+
+__all__ = ["show_grid", "show_images", "show_window_step", "window_steps", "WindowSteps",
+           "WindowFigure", "DIVERGING_CMAP"]
+
+DIVERGING_CMAP = "RdBu_r"
+
+# Cell colours of the sliding-window pictures.
+COLOURS = {
+    "input": "#ffffff", "padding": "#d9d9d9", "inserted": "#efefef", "window": "#9ecae1",
+    "dropped": "#fcbba1", "done": "#c7e9c0", "current": "#6baed6", "todo": "#ffffff",
+    "kernel": "#9ecae1",
+}
+
+
+def _new_figure(figsize):
+    """A pyplot figure (so the notebook's inline backend knows how to show it), closed at once
+    so that it is shown only when returned or displayed, never a second time."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize)
+    plt.close(fig)
+    return fig
+
+
+def _to_numpy(X, name):
+    if hasattr(X, "detach"):
+        X = X.detach().cpu().numpy()
+    A = np.asarray(X)
+    if A.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
+    return A
+
+
+def _format_number(v, fmt=None):
+    if fmt is not None:
+        return format(v, fmt)
+    if not np.isfinite(v):
+        return str(v)
+    if float(v).is_integer() and abs(v) < 1e5:
+        return str(int(v))
+    return f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
+
+
+def _text_colour(rgb):
+    r, g, b = rgb[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
+def _symmetric_limits(A):
+    finite = A[np.isfinite(A)]
+    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    return -(vmax or 1.0), (vmax or 1.0)
+
+
+# ----------------------------------------------------------------------------- show_grid
+
+def show_grid(X, ax=None, title=None, highlight=None, cmap=None, fmt=None):
+    """Draw a small matrix as coloured cells with its numbers written on them.
+
+    X: array or tensor of shape (H, W).
+    ax: an existing matplotlib Axes, or None for a new figure sized to the matrix.
+    title: text above the grid.
+    highlight: None; ``(top, left, height, width)``; a list of those; or a boolean mask of shape
+        (H, W). Highlighted cells are outlined in red.
+    cmap: colour map; default: ``'RdBu_r'`` centred on zero when X has negative values, else
+        ``'Blues'`` from 0 to max.
+    fmt: format spec for the numbers (e.g. ``'.1f'``); default: integers as integers, else 2
+        decimals.
+
+    Returns the matplotlib Figure.
+    """
+    A = _to_numpy(X, "X").astype(float)
+    if A.ndim != 2:
+        raise ValueError(f"show_grid draws a matrix of shape (H, W), got shape {A.shape}")
+    H, W = A.shape
+    if ax is None:
+        fig = _new_figure((max(1.2, 0.45 * W + 0.4), max(1.0, 0.45 * H + (0.5 if title else 0.2))))
+        ax = fig.add_axes([0.02, 0.02, 0.96, 0.96 - (0.35 / (0.45 * H + 0.5) if title else 0)])
+    fig = ax.figure
+    finite = A[np.isfinite(A)]
+    signed = finite.size and finite.min() < 0
+    if cmap is None:
+        cmap = DIVERGING_CMAP if signed else "Blues"
+    if signed or cmap == DIVERGING_CMAP:
+        vmin, vmax = _symmetric_limits(A)
+    else:
+        vmin, vmax = 0.0, float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    im = ax.imshow(A, cmap=cmap, vmin=vmin, vmax=vmax * 1.6 if cmap == "Blues" else vmax)
+    colours = im.cmap(im.norm(A))
+    fig_w, fig_h = fig.get_size_inches()
+    cell_points = 72 * min(fig_w / max(W, 1), fig_h / max(H, 1))
+    longest = max(len(_format_number(v, fmt)) for v in A.ravel()[:400])
+    fontsize = max(5.0, min(12.0, 0.36 * cell_points / max(1.0, longest / 2.2)))
+    for (i, j), v in np.ndenumerate(A):
+        ax.text(j, i, _format_number(v, fmt), ha="center", va="center", fontsize=fontsize,
+                color=_text_colour(colours[i, j]))
+    _grid_lines(ax, H, W)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    for top, left, h, w in _highlight_rectangles(highlight, (H, W)):
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor="red",
+                               linewidth=2.5))
+    return fig
+
+
+def _grid_lines(ax, H, W, colour="0.4", lw=0.8):
+    segments = [[(-0.5, r - 0.5), (W - 0.5, r - 0.5)] for r in range(H + 1)]
+    segments += [[(c - 0.5, -0.5), (c - 0.5, H - 0.5)] for c in range(W + 1)]
+    ax.add_collection(LineCollection(segments, colors=colour, linewidths=lw))
+    ax.set_xlim(-0.5, W - 0.5)
+    ax.set_ylim(H - 0.5, -0.5)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _highlight_rectangles(highlight, shape):
+    if highlight is None:
+        return []
+    mask = np.asarray(highlight)
+    if mask.dtype == bool:
+        if mask.shape != shape:
+            raise ValueError(f"highlight mask has shape {mask.shape}, the grid {shape}")
+        return [(i, j, 1, 1) for i, j in zip(*np.nonzero(mask), strict=True)]
+    if mask.ndim == 1 and mask.size == 4:
+        return [tuple(int(v) for v in mask)]
+    if mask.ndim == 2 and mask.shape[1] == 4:
+        return [tuple(int(v) for v in r) for r in mask]
+    raise ValueError("highlight must be (top, left, height, width), a list of those, or a boolean "
+                     f"mask of shape {shape}")
+
+
+# ----------------------------------------------------------------------------- show_images
+
+def show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=True,
+                suptitle=None):
+    """Show images side by side; signed data on a diverging map centred on zero.
+
+    images: one array (H, W) or (H, W, 3), or a list of them (numpy or torch).
+    titles: one title per image, or None.
+    cmap: None for automatic (``'gray'`` for data in [0, inf), ``'RdBu_r'`` with vmin = -vmax
+        for data with negative values, so negatives stay visible and are never clamped), a
+        colour map name for all images, or a list with one per image.
+    ncols: images per row (default: all in one row, at most 4).
+    size: inches per image. colorbar: add a colour bar to each single-channel image.
+
+    Returns the matplotlib Figure.
+    """
+    if isinstance(images, (list, tuple)):
+        arrays = [_to_numpy(im, "image") for im in images]
+    else:
+        arrays = [_to_numpy(images, "image")]
+    n = len(arrays)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {len(titles)} titles for {n} images")
+    cmaps = cmap if isinstance(cmap, (list, tuple)) else [cmap] * n
+    ncols = ncols or min(n, 4)
+    nrows = -(-n // ncols)
+    fig = _new_figure((size * ncols * (1.2 if colorbar else 1.0), size * nrows + 0.3))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        A = arrays[k].astype(float)
+        if A.ndim == 3 and A.shape[-1] in (3, 4):
+            ax.imshow(np.clip(A, 0, 1) if A.max() <= 1 else A / 255.0)
+        elif A.ndim == 2:
+            finite = A[np.isfinite(A)]
+            signed = bool(finite.size) and finite.min() < 0
+            c = cmaps[k] or (DIVERGING_CMAP if signed else "gray")
+            if signed or c == DIVERGING_CMAP:
+                vmin, vmax = _symmetric_limits(A)
+            else:
+                vmin = 0.0
+                vmax = max(1.0, float(finite.max())) if finite.size else 1.0
+            im = ax.imshow(A, cmap=c, vmin=vmin, vmax=vmax, interpolation="nearest")
+            if colorbar:
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        else:
+            raise ValueError(f"image {k} has shape {A.shape}; expected (H, W) or (H, W, 3)")
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- sliding window
+
+@dataclass
+class WindowSteps:
+    """Everything a picture of the sliding window needs; all numbers come from convlib.
+
+    X: input (H, W); K: kernel (kH, kW) as used on the grid; padded: the grid the window slides
+    over, shape (H + top + bottom, W + left + right); kinds: same shape, cell kind strings
+    ('input', 'padding', 'inserted'); pads: (top, bottom, left, right); Y: the full output
+    (H_out, W_out); stride, dilation: (sh, sw), (dh, dw); leftover: (rows, cols) of the padded
+    grid that no window reaches (the floor in the output-size formula drops them).
+    """
+
+    X: np.ndarray
+    K: np.ndarray
+    padded: np.ndarray
+    kinds: np.ndarray
+    pads: tuple
+    Y: np.ndarray
+    stride: tuple
+    dilation: tuple
+    leftover: tuple
+    title: str = ""
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def out_shape(self):
+        return self.Y.shape
+
+    @property
+    def n_positions(self):
+        return int(self.Y.size)
+
+    def position(self, p):
+        """(i, j) of output position p (flat row-major index or a pair)."""
+        if isinstance(p, (tuple, list)):
+            i, j = (int(v) for v in p)
+        else:
+            i, j = divmod(int(p), self.Y.shape[1])
+        if not (0 <= i < self.Y.shape[0] and 0 <= j < self.Y.shape[1]):
+            raise ValueError(f"position {p} is outside the output {self.Y.shape[0]}x"
+                             f"{self.Y.shape[1]}")
+        return i, j
+
+    def window_cells(self, p):
+        """Row and column indices (into ``padded``) the kernel taps touch at position p."""
+        i, j = self.position(p)
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        kh, kw = self.K.shape
+        return i * sh + dh * np.arange(kh), j * sw + dw * np.arange(kw)
+
+    @property
+    def dropped_rows(self):
+        n = self.padded.shape[0]
+        return list(range(n - self.leftover[0], n))
+
+    @property
+    def dropped_cols(self):
+        n = self.padded.shape[1]
+        return list(range(n - self.leftover[1], n))
+
+
+def _pair(v):
+    return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(x) for x in v)
+
+
+def window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
+    """Geometry and numbers of the sliding window of ``correlate2d(X, K, ...)``.
+
+    X: (H, W); K: (kH, kW); stride, dilation: int or pair; padding: as ``correlate2d``.
+    Returns a :class:`WindowSteps`. Raises ValueError (from convlib) when the kernel does not fit.
+    """
+    X = _to_numpy(X, "X").astype(float)
+    K = _to_numpy(K, "K").astype(float)
+    stride, dilation = _pair(stride), _pair(dilation)
+    pads = resolve_padding2d(padding, K.shape, dilation=dilation, stride=stride)
+    output_shape(X.shape, K.shape, stride, pads, dilation)  # the friendly error if it cannot fit
+    padded = np.asarray(pad2d(X, pads, mode=padding_mode))
+    Y = np.asarray(correlate2d(X, K, stride=stride, padding=pads, dilation=dilation,
+                               padding_mode=padding_mode))
+    kinds = np.full(padded.shape, "padding", dtype=object)
+    top, _, left, _ = pads
+    kinds[top:top + X.shape[0], left:left + X.shape[1]] = "input"
+    leftover = (stride_leftover(X.shape[0], K.shape[0], stride[0], pads[:2], dilation[0]),
+                stride_leftover(X.shape[1], K.shape[1], stride[1], pads[2:], dilation[1]))
+    return WindowSteps(X, K, padded, kinds, tuple(pads), Y, stride, dilation, leftover)
+
+
+class WindowFigure:
+    """The padded input, the kernel and the output, drawn once and updated by ``show(p)``.
+
+    steps: a :class:`WindowSteps`. cell: inches per grid cell. dpi: resolution of ``png()``.
+    fig: a Figure to draw into (resized), or None for a new Agg Figure not managed by pyplot.
+    Attributes: ``fig``, ``output_texts`` ((H_out, W_out)
+    array of the Text artists of the output grid, '' where not computed yet).
+    """
+
+    def __init__(self, steps, cell=0.32, dpi=80, show_values=True, fig=None):
+        self.steps, self.dpi = steps, dpi
+        P, K, Y = steps.padded, steps.K, steps.Y
+        widths = [max(P.shape[1], 4), max(K.shape[1], 4), max(Y.shape[1], 4)]
+        rows = max(P.shape[0], K.shape[0], Y.shape[0])
+        gap, top, bottom = 1.0, 0.62, (0.32 if any(steps.leftover) else 0.1)
+        fig_w = cell * (sum(widths) + 2 * gap) + 0.3
+        fig_h = cell * rows + top + bottom
+        if fig is None:
+            fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
+            FigureCanvasAgg(fig)
+        else:
+            fig.set_size_inches(fig_w, fig_h)
+        self.fig = fig
+        x = 0.15 / fig_w
+        self.axes = []
+        for n_cols, shape in zip(widths, (P.shape, K.shape, Y.shape), strict=True):
+            w, h = cell * shape[1] / fig_w, cell * shape[0] / fig_h
+            ax = self.fig.add_axes([x, 1 - top / fig_h - h, w, h])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            self.axes.append(ax)
+            x += (cell * n_cols + gap * cell) / fig_w
+        if any(steps.leftover):
+            self.fig.text(0.15 / fig_w, 0.08 / fig_h, steps.labels.get(
+                "dropped", "red: padded rows/columns no window reaches (the floor drops them)"),
+                fontsize=max(5.0, min(11.0, cell * 72 * 0.38)), color="#a50f15")
+        ax_in, ax_k, ax_out = self.axes
+        fontsize = max(5.0, min(11.0, cell * 72 * 0.38))
+        self._fontsize = fontsize
+
+        self._in_rgb = np.ones(P.shape + (3,))
+        self._in_image = ax_in.imshow(self._in_rgb, interpolation="nearest")
+        _grid_lines(ax_in, *P.shape)
+        for (i, j), v in np.ndenumerate(P):
+            ax_in.text(j, i, _format_number(v) if show_values else "", ha="center",
+                       va="center", fontsize=fontsize,
+                       color="0.35" if steps.kinds[i, j] != "input" else "black")
+        self._window_box = Rectangle((0, 0), 1, 1, fill=False, edgecolor="#08519c", linewidth=2)
+        ax_in.add_patch(self._window_box)
+
+        k_rgb = np.tile(np.array(to_rgb(COLOURS["kernel"])), K.shape + (1,))
+        ax_k.imshow(k_rgb, interpolation="nearest")
+        _grid_lines(ax_k, *K.shape)
+        for (i, j), v in np.ndenumerate(K):
+            ax_k.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize)
+        ax_k.set_title(steps.labels.get("kernel", f"kernel\n{K.shape[0]}x{K.shape[1]}"),
+                       fontsize=fontsize + 1)
+
+        self._out_rgb = np.ones(Y.shape + (3,))
+        self._out_image = ax_out.imshow(self._out_rgb, interpolation="nearest")
+        _grid_lines(ax_out, *Y.shape)
+        self.output_texts = np.empty(Y.shape, dtype=object)
+        for (i, j), _ in np.ndenumerate(Y):
+            self.output_texts[i, j] = ax_out.text(j, i, "", ha="center", va="center",
+                                                  fontsize=fontsize)
+        ph, pw = P.shape
+        ax_in.set_title(steps.labels.get(
+            "input", f"input {steps.X.shape[0]}x{steps.X.shape[1]}\npadded {ph}x{pw}"),
+            fontsize=fontsize + 1)
+        self._base = self._base_colours()
+        self.position = None
+
+    def _base_colours(self):
+        s = self.steps
+        base = np.empty(s.padded.shape + (3,))
+        for kind in ("input", "padding", "inserted"):
+            base[s.kinds == kind] = to_rgb(COLOURS[kind])
+        if s.leftover[0]:
+            base[-s.leftover[0]:, :] = to_rgb(COLOURS["dropped"])
+        if s.leftover[1]:
+            base[:, -s.leftover[1]:] = to_rgb(COLOURS["dropped"])
+        return base
+
+    def show(self, p):
+        """Move the window to output position p (flat index or (i, j)); returns self."""
+        s = self.steps
+        i, j = s.position(p)
+        rows, cols = s.window_cells((i, j))
+        rgb = self._base.copy()
+        rgb[np.ix_(rows, cols)] = to_rgb(COLOURS["window"])
+        self._in_image.set_data(rgb)
+        self._window_box.set_bounds(cols[0] - 0.5, rows[0] - 0.5, cols[-1] - cols[0] + 1,
+                                    rows[-1] - rows[0] + 1)
+        flat = i * s.Y.shape[1] + j
+        out = np.empty(s.Y.shape + (3,))
+        order = np.arange(s.Y.size).reshape(s.Y.shape)
+        out[order < flat] = to_rgb(COLOURS["done"])
+        out[order > flat] = to_rgb(COLOURS["todo"])
+        out[i, j] = to_rgb(COLOURS["current"])
+        self._out_image.set_data(out)
+        for (a, b), text in np.ndenumerate(self.output_texts):
+            text.set_text(_format_number(s.Y[a, b]) if order[a, b] <= flat else "")
+        self.axes[2].set_title(
+            s.labels.get("output", "output {h}x{w}\nY[{i}, {j}] = {v}").format(
+                h=s.Y.shape[0], w=s.Y.shape[1], i=i, j=j, v=_format_number(s.Y[i, j])),
+            fontsize=self._fontsize + 1)
+        self.position = (i, j)
+        return self
+
+    def output_so_far(self):
+        """The output as drawn now: numbers up to the current position, NaN after it."""
+        Y = np.full(self.steps.Y.shape, np.nan)
+        for (a, b), text in np.ndenumerate(self.output_texts):
+            if text.get_text():
+                Y[a, b] = float(text.get_text())
+        return Y
+
+    def rgba(self):
+        """Render and return the pixels as an (h, w, 4) uint8 array."""
+        self.fig.canvas.draw()
+        return np.asarray(self.fig.canvas.buffer_rgba()).copy()
+
+    def png(self):
+        """Render and return PNG bytes."""
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+
+def show_window_step(X, K, position=0, stride=1, padding=0, dilation=1, padding_mode="zeros"):
+    """One step of the sliding window: padded input with the window, kernel, output so far.
+
+    X: (H, W); K: (kH, kW); position: flat index (row-major) or (i, j) of the output cell;
+    stride, padding, dilation, padding_mode: as :func:`convlib.correlate2d`.
+    Returns a matplotlib Figure (the numbers in the output grid are correlate2d's).
+    """
+    steps = window_steps(X, K, stride, padding, dilation, padding_mode)
+    return WindowFigure(steps, fig=_new_figure((4, 3))).show(position).fig
