@@ -25,6 +25,7 @@ from .layers import (  # noqa: F401
     conv_transpose2d,
     conv_transpose2d_loop,
 )
+from .linear import conv_matrix  # noqa: F401
 from .padding import pad1d, pad2d, resolve_padding1d, resolve_padding2d  # noqa: F401
 from .windows import col2im, im2col, sliding_windows  # noqa: F401
 
