@@ -1,0 +1,203 @@
+"""Per-notebook feedback HTML that a student can learn from.
+
+For each submission graded by `python -m autograder grade`, writes
+DIR/feedback/<student>/<assignment>/<notebook>.html: the score, then one row per graded test (what
+it checks, points, status, the diagnosed mistake, the case and the grader's message: expected vs.
+got), then the student's own answer cells.
+
+What it never shows: hidden test code or reference solutions. The page is built only from the
+grader's results JSON, the *released* notebook (which has neither) and the student's own
+submission; as a second guard, any line of a grader message that repeats a line of hidden test or
+solution code from the trusted source notebook is replaced by "[hidden]".
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+from .course import Course, WorkflowError
+
+MISTAKES = {
+    "kernel_flipped": "kernel flipped (that is true convolution; a CNN's conv2d does not flip)",
+    "kernel_transposed": "kernel transposed (rows and columns of the kernel swapped)",
+    "transposed": "output transposed (rows and columns swapped)",
+    "output_too_small": "output too small (a row/column of windows missed: off by one?)",
+    "output_too_large": "output too large (windows run past the edge, or padding added)",
+    "integer_truncation": "integer truncation (the output was made with an integer dtype)",
+    "input_modified": "the input was modified in place",
+    "padding_added": "padding added where none was asked for",
+    "mean_not_sum": "mean instead of sum over the window",
+    "wrong_shape": "wrong output shape",
+    "wrong_values": "wrong values",
+    "wrong_type": "wrong type returned",
+    "forbidden_call": "called a library convolution instead of writing it from scratch",
+    "not_implemented": "not implemented yet",
+    "raised_error": "the code raised an error",
+}
+
+STATUS_TEXT = {"passed": "passed", "failed": "failed", "error": "error (the code raised)",
+               "timeout": "ran out of time", "forbidden": "forbidden call",
+               "manual": "graded by hand"}
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.35rem;
+vertical-align:top;text-align:left}th{background:#f3f3f3}pre{white-space:pre-wrap;margin:0;
+font-size:.9em}.passed{background:#e9f7ec}.failed,.error,.timeout,.forbidden{background:#fdecea}
+.manual{background:#fff8e1}.cell{border-left:4px solid #9ab;padding:.3rem .6rem;margin:.6rem 0;
+background:#f7f9fb}
+"""
+
+
+def mistake_text(code: str | None) -> str:
+    if not code:
+        return ""
+    return MISTAKES.get(code, code.replace("_", " "))
+
+
+def _cells(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _nbgrader(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def secret_lines(source_notebook: Path, release_notebook: Path) -> set[str]:
+    """Lines of hidden tests and reference solutions in the trusted notebook that the released
+    notebook does not contain (so a signature or a visible test is not treated as secret)."""
+    public = {line.strip() for cell in _cells(release_notebook)
+              for line in _source(cell).splitlines()}
+    secret = set()
+    for cell in _cells(source_notebook):
+        meta, text = _nbgrader(cell), _source(cell)
+        lines = text.splitlines()
+        if meta.get("solution") and "BEGIN SOLUTION" not in text:
+            hidden = lines  # the whole cell is the reference answer
+        else:
+            hidden, inside = [], False
+            for line in lines:
+                if re.search(r"###\s*BEGIN (SOLUTION|HIDDEN TESTS)", line):
+                    inside = True
+                elif re.search(r"###\s*END (SOLUTION|HIDDEN TESTS)", line):
+                    inside = False
+                elif inside:
+                    hidden.append(line)
+        secret |= {line.strip() for line in hidden
+                   if len(line.strip()) >= 8 and line.strip() not in public}
+    return secret
+
+
+def scrub(message: str, secret: set[str], own: set[str]) -> str:
+    """Blank out message lines that quote secret code (unless the student wrote that line)."""
+    out = []
+    for line in (message or "").splitlines():
+        stripped = line.strip()
+        leak = any(s in line for s in secret if s not in own) if stripped else False
+        out.append("[hidden]" if leak else line)
+    return "\n".join(out)
+
+
+def test_descriptions(release_notebook: Path) -> dict[str, str]:
+    """grade_id -> the first line of the test cell's docstring ("Check that ...")."""
+    found = {}
+    for cell in _cells(release_notebook):
+        meta = _nbgrader(cell)
+        if not meta.get("grade_id"):
+            continue
+        text = _source(cell)
+        doc = None
+        if cell.get("cell_type") == "code":
+            try:
+                doc = ast.get_docstring(ast.parse(text))
+            except SyntaxError:
+                doc = None
+        found[meta["grade_id"]] = (doc or "").strip().splitlines()[0] if doc else ""
+    return found
+
+
+def render(result: dict, descriptions: dict[str, str], student_cells: list[dict],
+           secret: set[str]) -> str:
+    e = html.escape
+    own = {line.strip() for cell in student_cells for line in _source(cell).splitlines()}
+    title = f"{result.get('assignment')} / {result.get('notebook')} — {result.get('student')}"
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
+             f"<style>{CSS}</style></head><body><h1>Feedback: {e(title)}</h1>"]
+    if result.get("status") == "error":
+        parts.append(f"<p><b>This notebook could not be graded.</b></p>"
+                     f"<pre>{e(scrub(result.get('error') or '', secret, own))}</pre>")
+    parts.append(f"<p><b>Score: {result.get('score', 0):g} / {result.get('max_score', 0):g}"
+                 "</b></p>")
+    flags = result.get("flags") or []
+    if flags:
+        parts.append(f"<p>Flags: {e(', '.join(flags))}</p>")
+    cells = result.get("cells") or []
+    if cells:
+        parts.append("<h2>Tests</h2><table><tr><th>test</th><th>points</th><th>status</th>"
+                     "<th>likely mistake</th><th>what the grader saw</th></tr>")
+        for c in cells:
+            status = c.get("status", "")
+            what = descriptions.get(c.get("grade_id", ""), "")
+            case = f"<br>case: {e(c['case'])}" if c.get("case") else ""
+            parts.append(
+                f"<tr class='{e(status)}'><td><code>{e(c.get('grade_id', ''))}</code>"
+                f"<br>{e(what)}</td><td>{c.get('points', 0):g} / {c.get('max_points', 0):g}"
+                f"</td><td>{e(STATUS_TEXT.get(status, status))}</td>"
+                f"<td>{e(mistake_text(c.get('mistake')))}{case}</td>"
+                f"<td><pre>{e(scrub(c.get('message') or '', secret, own))}</pre></td></tr>")
+        parts.append("</table>")
+    if student_cells:
+        parts.append("<h2>Your answers</h2>")
+        for cell in student_cells:
+            gid = _nbgrader(cell).get("grade_id", "")
+            parts.append(f"<div class='cell'><small>{e(gid)}</small>"
+                         f"<pre>{e(_source(cell))}</pre></div>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def generate_feedback(course: Course, assignment: str, release: bool | None = None
+                      ) -> list[Path]:
+    """Write feedback HTML for every graded submission of `assignment`; returns the files."""
+    course.require_released(assignment)
+    results = course.results(assignment)
+    if not results:
+        raise WorkflowError(f"no graded submission of {assignment} in {course.root}/autograded; "
+                            f"run `python -m autograder grade {assignment} --course "
+                            f"{course.root}` first")
+    written = []
+    for result in results:
+        student, notebook = result["student"], result["notebook"]
+        release_nb = course.root / "release" / assignment / f"{notebook}.ipynb"
+        source_nb = course.root / "source" / assignment / f"{notebook}.ipynb"
+        submitted = course.root / "submitted" / student / assignment
+        student_cells = [c for c in _cells(submitted / f"{notebook}.ipynb")
+                         if _nbgrader(c).get("solution")]
+        page = render(result, test_descriptions(release_nb), student_cells,
+                      secret_lines(source_nb, release_nb))
+        out = course.root / "feedback" / student / assignment / f"{notebook}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+        for name in ("timestamp.txt", "submission_secret.txt"):  # release_feedback reads them
+            if (submitted / name).exists():
+                shutil.copy2(submitted / name, out.parent / name)
+        written.append(out)
+    if release is None:  # the exchange needs nbgrader collect's submission_secret.txt
+        release = course.exchange is not None and all(
+            (p.parent / "submission_secret.txt").exists() for p in written)
+    if release:
+        course.nbgrader("release_feedback", assignment)
+    return written

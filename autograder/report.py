@@ -1,0 +1,228 @@
+"""The class report: one self-contained HTML page (plots embedded as base64 PNG; no network) plus
+the same figures as CSV files, written to DIR/reports/.
+
+    report.html           everything below, readable offline
+    scores.csv            student, assignment, notebook, score, max_score, percent, status, flags
+    test_pass_rates.csv   assignment, notebook, test, passed, graded, pass_rate
+    mistakes.csv          assignment, notebook, mistake, submissions, of, percent
+    flagged.csv           submissions that hit a limit, were flagged or could not be graded
+
+Built only from the grader's results JSON (docs/architecture.md, "Grader results").
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .course import Course, WorkflowError
+from .export import write_csv
+from .feedback import mistake_text
+
+FAIL_STATUSES = {"failed", "error", "timeout", "forbidden"}
+
+
+def _key(r: dict) -> tuple[str, str]:
+    return (r.get("assignment", ""), r.get("notebook", ""))
+
+
+def score_rows(results: list[dict]) -> list[dict]:
+    rows = []
+    for r in sorted(results, key=lambda r: (*_key(r), r.get("student", ""))):
+        score, top = float(r.get("score") or 0), float(r.get("max_score") or 0)
+        rows.append({"student": r.get("student"), "assignment": r.get("assignment"),
+                     "notebook": r.get("notebook"), "score": score, "max_score": top,
+                     "percent": round(100 * score / top, 1) if top else "",
+                     "status": r.get("status"), "flags": ";".join(r.get("flags") or [])})
+    return rows
+
+
+def pass_rate_rows(results: list[dict]) -> list[dict]:
+    passed: Counter = Counter()
+    graded: Counter = Counter()
+    order: list[tuple] = []
+    for r in results:
+        for c in r.get("cells") or []:
+            if c.get("status") == "manual":
+                continue
+            key = (*_key(r), c.get("grade_id"))
+            if key not in graded:
+                order.append(key)
+            graded[key] += 1
+            passed[key] += c.get("status") == "passed"
+    return [{"assignment": a, "notebook": n, "test": t, "passed": passed[(a, n, t)],
+             "graded": graded[(a, n, t)],
+             "pass_rate": round(passed[(a, n, t)] / graded[(a, n, t)], 3)}
+            for (a, n, t) in sorted(order)]
+
+
+def mistake_rows(results: list[dict]) -> list[dict]:
+    """How many submissions of each notebook showed each diagnosed mistake (in any test)."""
+    per_nb: Counter = Counter(_key(r) for r in results)
+    seen: Counter = Counter()
+    for r in results:
+        for code in {c.get("mistake") for c in r.get("cells") or [] if c.get("mistake")}:
+            seen[(*_key(r), code)] += 1
+    rows = [{"assignment": a, "notebook": n, "mistake": m, "description": mistake_text(m),
+             "submissions": k, "of": per_nb[(a, n)],
+             "percent": round(100 * k / per_nb[(a, n)], 1)}
+            for (a, n, m), k in seen.items()]
+    return sorted(rows, key=lambda row: (row["assignment"], row["notebook"], -row["submissions"],
+                                         row["mistake"]))
+
+
+def flagged_rows(results: list[dict]) -> list[dict]:
+    rows = []
+    for r in sorted(results, key=lambda r: (*_key(r), r.get("student", ""))):
+        flags = list(r.get("flags") or [])
+        if flags or r.get("status") != "graded":
+            rows.append({"student": r.get("student"), "assignment": r.get("assignment"),
+                         "notebook": r.get("notebook"), "status": r.get("status"),
+                         "flags": ";".join(flags), "error": r.get("error") or ""})
+    return rows
+
+
+def grade_table(results: list[dict]) -> str:
+    """A plain-text table: one row per student, one column per notebook ("score/max")."""
+    notebooks = sorted({_key(r) for r in results})
+    by = {(r.get("student"), _key(r)): r for r in results}
+    students = sorted({r.get("student") for r in results})
+    head = ["student"] + [nb for _, nb in notebooks] + ["flags"]
+    body = []
+    for s in students:
+        row, flags = [s], set()
+        for key in notebooks:
+            r = by.get((s, key))
+            if r is None:
+                row.append("-")
+                continue
+            flags |= set(r.get("flags") or [])
+            row.append("error" if r.get("status") == "error"
+                       else f"{r.get('score', 0):g}/{r.get('max_score', 0):g}")
+        body.append(row + [",".join(sorted(flags))])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
+                     for line in [head, *body])
+
+
+# ---------------------------------------------------------------------------- figures
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _score_figure(rows: list[dict]) -> str | None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    groups: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        if row["percent"] != "":
+            groups[f"{row['assignment']}/{row['notebook']}"].append(row["percent"])
+    if not groups:
+        return None
+    n = len(groups)
+    fig, axes = plt.subplots(n, 1, figsize=(7, 2.2 * n), squeeze=False)
+    for ax, (name, values) in zip(axes[:, 0], sorted(groups.items()), strict=True):
+        ax.hist(values, bins=[i * 10 for i in range(11)], color="#4c72b0", edgecolor="white")
+        median = sorted(values)[len(values) // 2]
+        ax.set_title(f"{name}: {len(values)} submissions, median {median:g}%", fontsize=10)
+        ax.set_xlabel("score (% of the notebook's points)")
+        ax.set_ylabel("students")
+        ax.set_xlim(0, 100)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _barh(labels: list[str], values: list[float], xlabel: str, color: str) -> str | None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    if not labels:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(labels) + 1.2))
+    y = list(range(len(labels)))[::-1]
+    ax.barh(y, values, color=color)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_xlim(0, 100)
+    for yi, v in zip(y, values, strict=True):
+        ax.text(min(v + 1, 92), yi, f"{v:.0f}%", va="center", fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def build(course: Course, to=None, assignment: str | None = None) -> dict[str, Path]:
+    """Write report.html and its CSV files; returns their paths."""
+    results = course.results(assignment)
+    if not results:
+        what = f"of {assignment} " if assignment else ""
+        raise WorkflowError(f"no graded submission {what}in {course.root}/autograded; run "
+                            "`python -m autograder grade ASSIGNMENT` first")
+    out = Path(to).expanduser().resolve() if to else course.root / "reports"
+    scores, rates = score_rows(results), pass_rate_rows(results)
+    mistakes, flagged = mistake_rows(results), flagged_rows(results)
+    paths = {
+        "scores": write_csv(out / "scores.csv", scores, list(scores[0])),
+        "test_pass_rates": write_csv(out / "test_pass_rates.csv", rates,
+                                     ["assignment", "notebook", "test", "passed", "graded",
+                                      "pass_rate"]),
+        "mistakes": write_csv(out / "mistakes.csv", mistakes,
+                              ["assignment", "notebook", "mistake", "description",
+                               "submissions", "of", "percent"]),
+        "flagged": write_csv(out / "flagged.csv", flagged,
+                             ["student", "assignment", "notebook", "status", "flags", "error"]),
+    }
+    e = html.escape
+    figs = {
+        "scores": _score_figure(scores),
+        "rates": _barh([f"{r['notebook']}: {r['test']}" for r in rates],
+                       [100 * r["pass_rate"] for r in rates], "pass rate (%)", "#55a868"),
+        "mistakes": _barh([f"{r['notebook']}: {r['description'][:60]}" for r in mistakes],
+                          [r["percent"] for r in mistakes], "% of submissions", "#c44e52"),
+    }
+
+    def img(name, alt):
+        return (f"<img alt='{e(alt)}' src='data:image/png;base64,{figs[name]}'>"
+                if figs[name] else "<p>(nothing to plot)</p>")
+
+    def table(rows, columns):
+        if not rows:
+            return "<p>None.</p>"
+        head = "".join(f"<th>{e(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{e(str(r[c]))}</td>" for c in columns) + "</tr>"
+                       for r in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    students = len({r["student"] for r in results})
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>Class report — {e(course.course_id)}</title><style>
+body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;
+text-align:left}}th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
+<h1>Class report — {e(course.course_id)}</h1>
+<p>{students} students, {len(results)} graded notebooks. The same numbers are in the CSV files
+next to this page.</p>
+<h2>Scores per notebook</h2>{img("scores", "histogram of scores per notebook")}
+<h2>Pass rate of every test</h2>{img("rates", "pass rate of every test")}
+{table(rates, ["assignment", "notebook", "test", "passed", "graded", "pass_rate"])}
+<h2>Diagnosed mistakes</h2>
+<p>Share of a notebook's submissions in which a test diagnosed the mistake.</p>
+{img("mistakes", "how often each mistake was diagnosed")}
+<ul>{"".join(f"<li>{e(r['notebook'])}: {e(r['description'])}: {r['percent']:g}% "
+             f"({r['submissions']} of {r['of']})</li>" for r in mistakes)}</ul>
+<h2>Flagged submissions (limits, forbidden calls, tampering, crashes, errors)</h2>
+{table(flagged, ["student", "assignment", "notebook", "status", "flags", "error"])}
+</body></html>
+"""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.html").write_text(page, encoding="utf-8")
+    paths["html"] = out / "report.html"
+    return paths
