@@ -49,19 +49,21 @@ def _correlate_loop(Xp, K, stride, dilation):
     H_out = (Xp.shape[0] - span(kh, dh)) // sh + 1
     W_out = (Xp.shape[1] - span(kw, dw)) // sw + 1
     Y = np.zeros((H_out, W_out), dtype=Xp.dtype)
-    for i in range(H_out):
-        for j in range(W_out):
-            for a in range(kh):
-                for b in range(kw):
-                    Y[i, j] += Xp[i * sh + a * dh, j * sw + b * dw] * K[a, b]
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf propagate silently, as in torch
+        for i in range(H_out):
+            for j in range(W_out):
+                for a in range(kh):
+                    for b in range(kw):
+                        Y[i, j] += Xp[i * sh + a * dh, j * sw + b * dw] * K[a, b]
     return Y
 
 
 def _correlate_fast(Xp, K, stride, dilation):
     V = windows_view(Xp, K.shape, stride, dilation)  # (H_out, W_out, kH, kW), no copy
     H_out, W_out, kh, kw = V.shape
-    # im2col (one copy) and one matrix product
-    return (V.reshape(H_out * W_out, kh * kw) @ K.reshape(kh * kw)).reshape(H_out, W_out)
+    # im2col (one copy) and one matrix product; NaN/inf propagate silently, as in torch
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (V.reshape(H_out * W_out, kh * kw) @ K.reshape(kh * kw)).reshape(H_out, W_out)
 
 
 def correlate2d(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):

@@ -20,6 +20,7 @@ from .validate import (
     check_nonnegative_pair,
     check_positive_pair,
     output_like,
+    quiet_nan,
     result_dtype,
 )
 from .windows import add_windows, check_fits, columns, span
@@ -73,6 +74,7 @@ def _prepare_conv(x, weight, bias, stride, padding, dilation, groups, padding_mo
     return Xp, Wt, b, stride, dilation, g, unbatched
 
 
+@quiet_nan
 def conv2d_nchw(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                 padding_mode="zeros"):
     """A convolution layer: ``torch.nn.functional.conv2d`` (with nn.Conv2d's padding_mode).
@@ -106,6 +108,7 @@ def conv2d_nchw(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     return output_like(Y[0] if unbatched else Y, x)
 
 
+@quiet_nan
 def conv2d_nchw_loop(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                      padding_mode="zeros"):
     """A convolution layer in loop form; same contract as :func:`conv2d_nchw`.
@@ -164,6 +167,7 @@ def _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups,
     return X, Wt, b, stride, padding, dilation, g, full, out, unbatched
 
 
+@quiet_nan
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Transposed convolution: ``torch.nn.functional.conv_transpose2d``.
@@ -194,6 +198,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     return output_like(Y[0] if unbatched else Y, x)
 
 
+@quiet_nan
 def conv_transpose2d_loop(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                           dilation=1):
     """Transposed convolution in loop form ("stamping"); same contract as

@@ -11,10 +11,11 @@ convolution of Y by K, which is why the transposed convolution is called "transp
 import numpy as np
 
 from .padding import _resolve, pad_array
-from .validate import as_float_array, as_int_tuple, check_positive_pair, output_like
+from .validate import as_float_array, as_int_tuple, check_positive_pair, output_like, quiet_nan
 from .windows import check_fits, span
 
 
+@quiet_nan
 def conv_matrix(input_hw, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
     """The matrix of the 2-D cross-correlation by K on H x W images.
 

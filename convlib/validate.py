@@ -10,6 +10,7 @@ float64 for numpy and float32 for torch, never truncated; complex, object and st
 ``TypeError``.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -127,3 +128,13 @@ def check_nonnegative_pair(value, name, n=2):
         raise ValueError(f"{name} must be >= 0, got {value!r}; negative padding would crop the "
                          f"input — slice the array instead")
     return values
+
+
+def quiet_nan(fn):
+    """Run ``fn`` with numpy's NaN/overflow warnings off: NaN and inf propagate silently, as in
+    torch (the documented NaN policy)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return fn(*args, **kwargs)
+    return wrapper

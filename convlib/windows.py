@@ -17,6 +17,7 @@ from .validate import (
     check_nonnegative_pair,
     check_positive_pair,
     output_like,
+    quiet_nan,
 )
 
 
@@ -121,6 +122,7 @@ def add_windows(cols6, padded_hw, stride, dilation):
     return out
 
 
+@quiet_nan
 def col2im(cols, output_hw, kernel_hw, stride=1, dilation=1, padding=0):
     """Fold columns back into a batch, adding overlaps: ``torch.nn.functional.fold``.
 
