@@ -18,8 +18,9 @@ Public names and signatures:
   in up to that position.
 - ``window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros") -> WindowSteps``:
   the geometry and numbers behind that picture (used by animations and widgets).
-- ``WindowFigure(steps, cell=0.32, dpi=80)``: a figure drawn once and updated in place by
-  ``.show(position)``, for animations and fast widget redraws; ``.png()`` returns PNG bytes.
+- ``WindowPainter(steps, cell=0.32, dpi=80)``: that picture rendered once and recoloured per
+  step by ``.show(position)`` (milliseconds), for animations and fast widget redraws;
+  ``.image`` is the (h, w, 3) uint8 picture, ``.png()`` its PNG bytes.
 
 Figures made here without an ``ax`` are closed before they are returned, so a notebook shows
 them once: as the cell's last expression, or with ``display(fig)``.
@@ -42,13 +43,13 @@ from .padding import pad2d, resolve_padding2d
 from .shapes import output_shape, stride_leftover
 
 __all__ = ["show_grid", "show_images", "show_window_step", "window_steps", "WindowSteps",
-           "WindowFigure", "DIVERGING_CMAP"]
+           "WindowPainter", "DIVERGING_CMAP"]
 
 DIVERGING_CMAP = "RdBu_r"
 
 # Cell colours of the sliding-window pictures.
 COLOURS = {
-    "input": "#ffffff", "padding": "#d9d9d9", "inserted": "#efefef", "window": "#9ecae1",
+    "input": "#ffffff", "padding": "#d9d9d9", "inserted": "#fff3c4", "window": "#9ecae1",
     "dropped": "#fcbba1", "done": "#c7e9c0", "current": "#6baed6", "todo": "#ffffff",
     "kernel": "#9ecae1",
 }
@@ -320,16 +321,19 @@ def window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
     return WindowSteps(X, K, padded, kinds, tuple(pads), Y, stride, dilation, leftover)
 
 
-class WindowFigure:
-    """The padded input, the kernel and the output, drawn once and updated by ``show(p)``.
+class WindowPainter:
+    """The padded input, the kernel and the output, rendered once by matplotlib and then
+    recoloured per step with numpy, so that a step costs milliseconds, not a redraw.
 
-    steps: a :class:`WindowSteps`. cell: inches per grid cell. dpi: resolution of ``png()``.
-    fig: a Figure to draw into (resized), or None for a new Agg Figure not managed by pyplot.
-    Attributes: ``fig``, ``output_texts`` ((H_out, W_out)
-    array of the Text artists of the output grid, '' where not computed yet).
+    steps: a :class:`WindowSteps`. cell: inches per grid cell. dpi: pixels per inch.
+    ``show(p)`` moves the window to output position p (flat row-major index or (i, j)) and
+    returns self; then ``image`` is the picture as an (h, w, 3) uint8 array, ``png()`` its PNG
+    bytes, ``output_so_far()`` the output grid as drawn (NaN where not computed yet).
+    How: matplotlib draws every number, grid line and title once on a transparent layer; each
+    step fills the cell colours and hides the output numbers not reached yet.
     """
 
-    def __init__(self, steps, cell=0.32, dpi=80, show_values=True, fig=None):
+    def __init__(self, steps, cell=0.32, dpi=80):
         self.steps, self.dpi = steps, dpi
         P, K, Y = steps.padded, steps.K, steps.Y
         widths = [max(P.shape[1], 4), max(K.shape[1], 4), max(Y.shape[1], 4)]
@@ -337,115 +341,126 @@ class WindowFigure:
         gap, top, bottom = 1.0, 0.62, (0.32 if any(steps.leftover) else 0.1)
         fig_w = cell * (sum(widths) + 2 * gap) + 0.3
         fig_h = cell * rows + top + bottom
-        if fig is None:
-            fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
-            FigureCanvasAgg(fig)
-        else:
-            fig.set_size_inches(fig_w, fig_h)
-        self.fig = fig
+        fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
+        FigureCanvasAgg(fig)
+        fig.patch.set_alpha(0.0)
+        fontsize = max(5.0, min(11.0, cell * 72 * 0.38))
         x = 0.15 / fig_w
-        self.axes = []
+        axes = []
         for n_cols, shape in zip(widths, (P.shape, K.shape, Y.shape), strict=True):
             w, h = cell * shape[1] / fig_w, cell * shape[0] / fig_h
-            ax = self.fig.add_axes([x, 1 - top / fig_h - h, w, h])
+            ax = fig.add_axes([x, 1 - top / fig_h - h, w, h])
             ax.set_xticks([])
             ax.set_yticks([])
-            self.axes.append(ax)
+            ax.patch.set_visible(False)
+            _grid_lines(ax, *shape)
+            axes.append(ax)
             x += (cell * n_cols + gap * cell) / fig_w
-        if any(steps.leftover):
-            self.fig.text(0.15 / fig_w, 0.08 / fig_h, steps.labels.get(
-                "dropped", "red: padded rows/columns no window reaches (the floor drops them)"),
-                fontsize=max(5.0, min(11.0, cell * 72 * 0.38)), color="#a50f15")
-        ax_in, ax_k, ax_out = self.axes
-        fontsize = max(5.0, min(11.0, cell * 72 * 0.38))
-        self._fontsize = fontsize
-
-        self._in_rgb = np.ones(P.shape + (3,))
-        self._in_image = ax_in.imshow(self._in_rgb, interpolation="nearest")
-        _grid_lines(ax_in, *P.shape)
+        ax_in, ax_k, ax_out = axes
         for (i, j), v in np.ndenumerate(P):
-            ax_in.text(j, i, _format_number(v) if show_values else "", ha="center",
-                       va="center", fontsize=fontsize,
+            ax_in.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize,
                        color="0.35" if steps.kinds[i, j] != "input" else "black")
-        self._window_box = Rectangle((0, 0), 1, 1, fill=False, edgecolor="#08519c", linewidth=2)
-        ax_in.add_patch(self._window_box)
-
-        k_rgb = np.tile(np.array(to_rgb(COLOURS["kernel"])), K.shape + (1,))
-        ax_k.imshow(k_rgb, interpolation="nearest")
-        _grid_lines(ax_k, *K.shape)
         for (i, j), v in np.ndenumerate(K):
             ax_k.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize)
-        ax_k.set_title(steps.labels.get("kernel", f"kernel\n{K.shape[0]}x{K.shape[1]}"),
+        for (i, j), v in np.ndenumerate(Y):
+            ax_out.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize)
+        labels = steps.labels
+        ax_in.set_title(labels.get("input", f"input {steps.X.shape[0]}x{steps.X.shape[1]}\n"
+                                            f"padded {P.shape[0]}x{P.shape[1]}"),
+                        fontsize=fontsize + 1)
+        ax_k.set_title(labels.get("kernel", f"kernel\n{K.shape[0]}x{K.shape[1]}"),
                        fontsize=fontsize + 1)
+        ax_out.set_title(labels.get("output", f"output\n{Y.shape[0]}x{Y.shape[1]}"),
+                         fontsize=fontsize + 1)
+        if any(steps.leftover):
+            fig.text(0.15 / fig_w, 0.08 / fig_h, labels.get(
+                "dropped", "red: padded rows/columns no window reaches (the floor drops them)"),
+                fontsize=fontsize, color="#a50f15")
+        fig.canvas.draw()
+        layer = np.asarray(fig.canvas.buffer_rgba()).astype(np.float32) / 255.0
+        self._ink = layer[..., :3]
+        self._alpha = layer[..., 3:]
+        height = layer.shape[0]
+        self._edges = [self._cell_edges(ax, shape, height)
+                       for ax, shape in zip(axes, (P.shape, K.shape, Y.shape), strict=True)]
+        self._colour = {k: np.array(to_rgb(c), dtype=np.float32) for k, c in COLOURS.items()}
+        self._base = np.ones_like(self._ink)
+        self._fill_grid(self._base, 0, self._kind_colours())
+        self._fill_grid(self._base, 1, np.broadcast_to(self._colour["kernel"], K.shape + (3,)))
+        self.fig, self.axes = fig, axes
+        self.position, self.image = None, None
 
-        self._out_rgb = np.ones(Y.shape + (3,))
-        self._out_image = ax_out.imshow(self._out_rgb, interpolation="nearest")
-        _grid_lines(ax_out, *Y.shape)
-        self.output_texts = np.empty(Y.shape, dtype=object)
-        for (i, j), _ in np.ndenumerate(Y):
-            self.output_texts[i, j] = ax_out.text(j, i, "", ha="center", va="center",
-                                                  fontsize=fontsize)
-        ph, pw = P.shape
-        ax_in.set_title(steps.labels.get(
-            "input", f"input {steps.X.shape[0]}x{steps.X.shape[1]}\npadded {ph}x{pw}"),
-            fontsize=fontsize + 1)
-        self._base = self._base_colours()
-        self.position = None
+    @staticmethod
+    def _cell_edges(ax, shape, height):
+        """Pixel edges of the cells: rows top to bottom, columns left to right."""
+        x0, y0, x1, y1 = ax.get_window_extent().extents
+        rows = np.rint(height - np.linspace(y1, y0, shape[0] + 1)).astype(int)
+        cols = np.rint(np.linspace(x0, x1, shape[1] + 1)).astype(int)
+        return rows, cols
 
-    def _base_colours(self):
+    def _kind_colours(self):
         s = self.steps
-        base = np.empty(s.padded.shape + (3,))
+        colours = np.empty(s.padded.shape + (3,), dtype=np.float32)
         for kind in ("input", "padding", "inserted"):
-            base[s.kinds == kind] = to_rgb(COLOURS[kind])
+            colours[s.kinds == kind] = self._colour[kind]
         if s.leftover[0]:
-            base[-s.leftover[0]:, :] = to_rgb(COLOURS["dropped"])
+            colours[-s.leftover[0]:, :] = self._colour["dropped"]
         if s.leftover[1]:
-            base[:, -s.leftover[1]:] = to_rgb(COLOURS["dropped"])
-        return base
+            colours[:, -s.leftover[1]:] = self._colour["dropped"]
+        return colours
+
+    def _fill_grid(self, canvas, g, colours, only=None):
+        rows, cols = self._edges[g]
+        cells = np.ndindex(colours.shape[:2]) if only is None else zip(*only, strict=True)
+        for i, j in cells:
+            canvas[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] = colours[i, j]
 
     def show(self, p):
         """Move the window to output position p (flat index or (i, j)); returns self."""
         s = self.steps
         i, j = s.position(p)
-        rows, cols = s.window_cells((i, j))
-        rgb = self._base.copy()
-        rgb[np.ix_(rows, cols)] = to_rgb(COLOURS["window"])
-        self._in_image.set_data(rgb)
-        self._window_box.set_bounds(cols[0] - 0.5, rows[0] - 0.5, cols[-1] - cols[0] + 1,
-                                    rows[-1] - rows[0] + 1)
         flat = i * s.Y.shape[1] + j
-        out = np.empty(s.Y.shape + (3,))
+        canvas = self._base.copy()
+        alpha = self._alpha.copy()
+        win_rows, win_cols = s.window_cells((i, j))
+        rr, cc = np.meshgrid(win_rows, win_cols, indexing="ij")
+        window = np.broadcast_to(self._colour["window"], s.padded.shape + (3,))
+        self._fill_grid(canvas, 0, window, (rr.ravel(), cc.ravel()))
         order = np.arange(s.Y.size).reshape(s.Y.shape)
-        out[order < flat] = to_rgb(COLOURS["done"])
-        out[order > flat] = to_rgb(COLOURS["todo"])
-        out[i, j] = to_rgb(COLOURS["current"])
-        self._out_image.set_data(out)
-        for (a, b), text in np.ndenumerate(self.output_texts):
-            text.set_text(_format_number(s.Y[a, b]) if order[a, b] <= flat else "")
-        self.axes[2].set_title(
-            s.labels.get("output", "output {h}x{w}\nY[{i}, {j}] = {v}").format(
-                h=s.Y.shape[0], w=s.Y.shape[1], i=i, j=j, v=_format_number(s.Y[i, j])),
-            fontsize=self._fontsize + 1)
-        self.position = (i, j)
+        out = np.empty(s.Y.shape + (3,), dtype=np.float32)
+        out[order < flat] = self._colour["done"]
+        out[order > flat] = self._colour["todo"]
+        out[i, j] = self._colour["current"]
+        self._fill_grid(canvas, 2, out)
+        rows, cols = self._edges[2]
+        for a, b in zip(*np.nonzero(order > flat), strict=True):  # numbers not computed yet
+            alpha[rows[a] + 2:rows[a + 1] - 1, cols[b] + 2:cols[b + 1] - 1] = 0.0
+        image = canvas * (1.0 - alpha) + self._ink * alpha
+        rows, cols = self._edges[0]
+        top, bottom = rows[win_rows[0]], rows[win_rows[-1] + 1]
+        left, right = cols[win_cols[0]], cols[win_cols[-1] + 1]
+        box = np.array(to_rgb("#08519c"), dtype=np.float32)
+        image[top - 1:top + 2, left - 1:right + 2] = box
+        image[bottom - 1:bottom + 2, left - 1:right + 2] = box
+        image[top - 1:bottom + 2, left - 1:left + 2] = box
+        image[top - 1:bottom + 2, right - 1:right + 2] = box
+        self.image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        self.position, self._flat = (i, j), flat
         return self
 
     def output_so_far(self):
-        """The output as drawn now: numbers up to the current position, NaN after it."""
+        """The output as drawn now: Y up to the current position, NaN after it."""
         Y = np.full(self.steps.Y.shape, np.nan)
-        for (a, b), text in np.ndenumerate(self.output_texts):
-            if text.get_text():
-                Y[a, b] = float(text.get_text())
+        order = np.arange(Y.size).reshape(Y.shape)
+        Y[order <= self._flat] = self.steps.Y[order <= self._flat]
         return Y
 
-    def rgba(self):
-        """Render and return the pixels as an (h, w, 4) uint8 array."""
-        self.fig.canvas.draw()
-        return np.asarray(self.fig.canvas.buffer_rgba()).copy()
-
     def png(self):
-        """Render and return PNG bytes."""
+        """The current picture as PNG bytes."""
+        from PIL import Image
+
         buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        Image.fromarray(self.image).save(buf, format="PNG", compress_level=1)
         return buf.getvalue()
 
 
@@ -456,5 +471,10 @@ def show_window_step(X, K, position=0, stride=1, padding=0, dilation=1, padding_
     stride, padding, dilation, padding_mode: as :func:`convlib.correlate2d`.
     Returns a matplotlib Figure (the numbers in the output grid are correlate2d's).
     """
-    steps = window_steps(X, K, stride, padding, dilation, padding_mode)
-    return WindowFigure(steps, fig=_new_figure((4, 3))).show(position).fig
+    dpi = 100
+    painter = WindowPainter(window_steps(X, K, stride, padding, dilation, padding_mode), dpi=dpi)
+    image = painter.show(position).image
+    fig = _new_figure((image.shape[1] / dpi, image.shape[0] / dpi))
+    fig.set_dpi(dpi)
+    fig.figimage(image, resize=False)
+    return fig
