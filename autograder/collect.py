@@ -32,7 +32,7 @@ PATTERN_DOC = "<student>_<notebook>.ipynb or <student>_<anything>_<notebook>.ipy
 
 def default_pattern(notebooks: list[str]) -> str:
     names = "|".join(re.escape(nb) for nb in sorted(notebooks, key=len, reverse=True))
-    return (r"^.*/(?P<student_id>[A-Za-z0-9][^_/]*)_(?:.*_)?"
+    return (r"^.*/(?P<student_id>[A-Za-z0-9][^_/]*)_(?:[^/]*_)?"
             rf"(?P<file_id>{names})(?:-[0-9]+)?\.ipynb$")
 
 
