@@ -1,0 +1,110 @@
+"""The class report: numbers checked against counts worked out by hand from hand-written results,
+and the page checked to be one self-contained file (embedded PNGs, nothing fetched)."""
+
+import base64
+import csv
+import json
+import re
+from pathlib import Path
+
+from autograder.course import Course
+from autograder.report import build, grade_table
+
+
+def result(student, notebook, cells, flags=(), status="graded", error=None):
+    return {"student": student, "assignment": "02_conv2d", "notebook": notebook,
+            "status": status, "error": error, "flags": list(flags), "duration_s": 1.0,
+            "score": sum(c[1] for c in cells), "max_score": sum(c[2] for c in cells),
+            "cells": [{"grade_id": g, "points": p, "max_points": m, "status": s, "mistake": k,
+                       "case": None, "message": ""} for g, p, m, s, k in cells]}
+
+
+# Four students on one notebook, by hand:
+#   test_shape passes for s1, s2, s3, fails for s4           -> 3/4 = 0.75
+#   test_values passes for s1 only                           -> 1/4 = 0.25
+#   kernel_flipped diagnosed for s2 and s3 (s3 twice)        -> 2 of 4 submissions = 50 %
+#   forbidden_call for s4                                    -> 1 of 4 = 25 %
+#   the manual cell counts in no pass rate
+#   flagged: s4 (forbidden_call, timeout); s5 could not be graded
+RESULTS = [
+    result("s1", "02_conv2d", [("test_shape", 2, 2, "passed", None),
+                               ("test_values", 3, 3, "passed", None),
+                               ("reflection", 0, 1, "manual", None)]),
+    result("s2", "02_conv2d", [("test_shape", 2, 2, "passed", None),
+                               ("test_values", 0, 3, "failed", "kernel_flipped"),
+                               ("reflection", 0, 1, "manual", None)]),
+    result("s3", "02_conv2d", [("test_shape", 2, 2, "passed", "kernel_flipped"),
+                               ("test_values", 0, 3, "failed", "kernel_flipped"),
+                               ("reflection", 0, 1, "manual", None)]),
+    result("s4", "02_conv2d", [("test_shape", 0, 2, "forbidden", "forbidden_call"),
+                               ("test_values", 0, 3, "timeout", None),
+                               ("reflection", 0, 1, "manual", None)],
+           flags=["forbidden_call", "timeout"]),
+]
+BROKEN = result("s5", "extra", [], status="error", error="the notebook is not valid JSON")
+
+
+def make_course(tmp_path: Path, results) -> Course:
+    root = tmp_path / "course"
+    (root / "autograded").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text('c = get_config()\n'
+                                             'c.CourseDirectory.course_id = "demo-101"\n')
+    for r in results:
+        out = root / "autograded" / r["student"] / r["assignment"]
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{r['notebook']}.results.json").write_text(json.dumps(r))
+    return Course.open(root)
+
+
+def read(path):
+    return list(csv.DictReader(Path(path).open()))
+
+
+def test_pass_rates_count_every_test_but_not_hand_graded_cells(tmp_path):
+    paths = build(make_course(tmp_path, RESULTS))
+    rows = {r["test"]: r for r in read(paths["test_pass_rates"])}
+    assert set(rows) == {"test_shape", "test_values"}
+    assert (rows["test_shape"]["passed"], rows["test_shape"]["graded"]) == ("3", "4")
+    assert float(rows["test_shape"]["pass_rate"]) == 0.75
+    assert float(rows["test_values"]["pass_rate"]) == 0.25
+
+
+def test_mistake_share_counts_each_submission_once(tmp_path):
+    paths = build(make_course(tmp_path, RESULTS))
+    rows = {r["mistake"]: r for r in read(paths["mistakes"])}
+    assert (rows["kernel_flipped"]["submissions"], rows["kernel_flipped"]["of"]) == ("2", "4")
+    assert float(rows["kernel_flipped"]["percent"]) == 50.0
+    assert float(rows["forbidden_call"]["percent"]) == 25.0
+    page = paths["html"].read_text()
+    assert "kernel flipped (that is true convolution; a CNN&#x27;s conv2d does not flip): 50%" \
+        in page
+
+
+def test_scores_and_flagged_submissions(tmp_path):
+    paths = build(make_course(tmp_path, [*RESULTS, BROKEN]))
+    scores = {r["student"]: r for r in read(paths["scores"])}
+    assert (scores["s1"]["score"], scores["s1"]["max_score"], scores["s1"]["percent"]) == (
+        "5.0", "6.0", "83.3")
+    flagged = {r["student"]: r for r in read(paths["flagged"])}
+    assert set(flagged) == {"s4", "s5"}
+    assert flagged["s4"]["flags"] == "forbidden_call;timeout"
+    assert flagged["s5"]["error"] == "the notebook is not valid JSON"
+
+
+def test_report_is_one_self_contained_page_with_embedded_plots(tmp_path):
+    page = build(make_course(tmp_path, RESULTS))["html"].read_text()
+    images = re.findall(r"<img [^>]*src='([^']*)'", page)
+    assert len(images) == 3  # scores, pass rates, mistakes
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r"(src|href)=['\"]?(https?:|//)", page)
+    assert "<link" not in page and "<script" not in page
+
+
+def test_grade_table_has_a_row_per_student_and_marks_errors(tmp_path):
+    table = grade_table([*RESULTS, BROKEN]).splitlines()
+    assert table[0].split() == ["student", "02_conv2d", "extra", "flags"]
+    assert table[1].split() == ["s1", "5/6", "-"]
+    assert table[4].split() == ["s4", "0/6", "-", "forbidden_call,timeout"]
+    assert table[5].split() == ["s5", "-", "error"]
