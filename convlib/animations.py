@@ -10,7 +10,7 @@ Public names and signatures:
   are left over and the floor drops them), ``dilation`` (7x7, k 3, dilation 2),
   ``transposed`` (2x2 input, k 3, stride 2: drawn as a stride-1 correlation over the input with
   zeros inserted between its cells and 2 cells of zero padding, with the kernel flipped).
-- ``animation(kind, X=None, K=None, fps=2, dpi=72) -> ConvAnimation``: displays in a notebook
+- ``animation(kind, X=None, K=None, fps=2, cell=24) -> ConvAnimation``: displays in a notebook
   (an animated GIF embedded as bytes: ``image/gif`` plus an ``<img>`` with a data URL for static
   viewers such as nbconvert's HTML); X and K replace the default input and kernel.
 - ``ConvAnimation`` attributes: ``kind``, ``steps`` (a :class:`convlib.figures.WindowSteps`),
@@ -134,15 +134,16 @@ class ConvAnimation:
         return self._repr_mimebundle_()["text/plain"]
 
 
-def animation(kind, X=None, K=None, fps=2, dpi=72):
+def animation(kind, X=None, K=None, fps=2, cell=24):
     """Animate the sliding window of one kind (see ``KINDS``): one frame per output position.
 
     X, K: optional input (H, W) and kernel (kH, kW) replacing the defaults.
-    fps: frames per second (the last frame is held three times as long). dpi: resolution.
+    fps: frames per second (the last frame is held three times as long). cell: pixels per
+    grid cell.
     Returns a :class:`ConvAnimation` (displays as an animated GIF).
     """
     steps = animation_steps(kind, X, K)
-    painter = WindowPainter(steps, dpi=dpi)
+    painter = WindowPainter(steps, cell=cell)
     frames, outputs = [], []
     for p in range(steps.n_positions):
         painter.show(p)

@@ -18,9 +18,9 @@ Public names and signatures:
   in up to that position.
 - ``window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros") -> WindowSteps``:
   the geometry and numbers behind that picture (used by animations and widgets).
-- ``WindowPainter(steps, cell=0.32, dpi=80)``: that picture rendered once and recoloured per
-  step by ``.show(position)`` (milliseconds), for animations and fast widget redraws;
-  ``.image`` is the (h, w, 3) uint8 picture, ``.png()`` its PNG bytes.
+- ``WindowPainter(steps, cell=26)``: that picture drawn with Pillow; ``.show(position)`` takes
+  milliseconds (animations, fast widget redraws); ``.image`` is the (h, w, 3) uint8 picture,
+  ``.png()`` its PNG bytes, ``.texts`` the strings written in each grid's cells.
 
 Figures made here without an ``ax`` are closed before they are returned, so a notebook shows
 them once: as the cell's last expression, or with ``display(fig)``.
@@ -28,14 +28,13 @@ them once: as the cell's last expression, or with ``display(fig)``.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .conv import correlate2d
@@ -321,138 +320,122 @@ def window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
     return WindowSteps(X, K, padded, kinds, tuple(pads), Y, stride, dilation, leftover)
 
 
-class WindowPainter:
-    """The padded input, the kernel and the output, rendered once by matplotlib and then
-    recoloured per step with numpy, so that a step costs milliseconds, not a redraw.
+@functools.lru_cache(maxsize=8)
+def _font(size):
+    from matplotlib import font_manager
+    from PIL import ImageFont
 
-    steps: a :class:`WindowSteps`. cell: inches per grid cell. dpi: pixels per inch.
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size)
+
+
+def _hex(colour):
+    return tuple(int(round(255 * v)) for v in to_rgb(colour))
+
+
+class WindowPainter:
+    """The padded input with the window, the kernel, and the output filling in, drawn with
+    Pillow (a step takes a few milliseconds, so widgets and GIFs stay fast).
+
+    steps: a :class:`WindowSteps`. cell: pixels per grid cell.
     ``show(p)`` moves the window to output position p (flat row-major index or (i, j)) and
     returns self; then ``image`` is the picture as an (h, w, 3) uint8 array, ``png()`` its PNG
-    bytes, ``output_so_far()`` the output grid as drawn (NaN where not computed yet).
-    How: matplotlib draws every number, grid line and title once on a transparent layer; each
-    step fills the cell colours and hides the output numbers not reached yet.
+    bytes, ``output_so_far()`` the output grid as drawn (NaN where not computed yet) and
+    ``texts`` a dict from grid name (``input``, ``kernel``, ``output``) to the (rows, cols)
+    array of the strings written in its cells ('' where nothing is written).
     """
 
-    def __init__(self, steps, cell=0.32, dpi=80):
-        self.steps, self.dpi = steps, dpi
+    def __init__(self, steps, cell=26):
+        self.steps, self.cell = steps, cell
         P, K, Y = steps.padded, steps.K, steps.Y
-        widths = [max(P.shape[1], 4), max(K.shape[1], 4), max(Y.shape[1], 4)]
+        self.font = _font(max(8, int(cell * 0.46)))
+        self.title_font = _font(max(8, int(cell * 0.5)))
+        margin, gap, title_h = 8, cell, int(cell * 1.45)
+        widths = [max(s[1], 4) * cell for s in (P.shape, K.shape, Y.shape)]
         rows = max(P.shape[0], K.shape[0], Y.shape[0])
-        gap, top, bottom = 1.0, 0.62, (0.32 if any(steps.leftover) else 0.1)
-        fig_w = cell * (sum(widths) + 2 * gap) + 0.3
-        fig_h = cell * rows + top + bottom
-        fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
-        FigureCanvasAgg(fig)
-        fig.patch.set_alpha(0.0)
-        fontsize = max(5.0, min(11.0, cell * 72 * 0.38))
-        x = 0.15 / fig_w
-        axes = []
-        for n_cols, shape in zip(widths, (P.shape, K.shape, Y.shape), strict=True):
-            w, h = cell * shape[1] / fig_w, cell * shape[0] / fig_h
-            ax = fig.add_axes([x, 1 - top / fig_h - h, w, h])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.patch.set_visible(False)
-            _grid_lines(ax, *shape)
-            axes.append(ax)
-            x += (cell * n_cols + gap * cell) / fig_w
-        ax_in, ax_k, ax_out = axes
-        for (i, j), v in np.ndenumerate(P):
-            ax_in.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize,
-                       color="0.35" if steps.kinds[i, j] != "input" else "black")
-        for (i, j), v in np.ndenumerate(K):
-            ax_k.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize)
-        for (i, j), v in np.ndenumerate(Y):
-            ax_out.text(j, i, _format_number(v), ha="center", va="center", fontsize=fontsize)
+        footer = int(cell * 0.9) if any(steps.leftover) else 0
+        self.size = (2 * margin + sum(widths) + 2 * gap,
+                     2 * margin + title_h + rows * cell + footer)
+        self.origins = []
+        x = margin
+        for w in widths:
+            self.origins.append((x, margin + title_h))
+            x += w + gap
         labels = steps.labels
-        ax_in.set_title(labels.get("input", f"input {steps.X.shape[0]}x{steps.X.shape[1]}\n"
-                                            f"padded {P.shape[0]}x{P.shape[1]}"),
-                        fontsize=fontsize + 1)
-        ax_k.set_title(labels.get("kernel", f"kernel\n{K.shape[0]}x{K.shape[1]}"),
-                       fontsize=fontsize + 1)
-        ax_out.set_title(labels.get("output", f"output\n{Y.shape[0]}x{Y.shape[1]}"),
-                         fontsize=fontsize + 1)
-        if any(steps.leftover):
-            fig.text(0.15 / fig_w, 0.08 / fig_h, labels.get(
-                "dropped", "red: padded rows/columns no window reaches (the floor drops them)"),
-                fontsize=fontsize, color="#a50f15")
-        fig.canvas.draw()
-        layer = np.asarray(fig.canvas.buffer_rgba()).astype(np.float32) / 255.0
-        self._ink = layer[..., :3]
-        self._alpha = layer[..., 3:]
-        height = layer.shape[0]
-        self._edges = [self._cell_edges(ax, shape, height)
-                       for ax, shape in zip(axes, (P.shape, K.shape, Y.shape), strict=True)]
-        self._colour = {k: np.array(to_rgb(c), dtype=np.float32) for k, c in COLOURS.items()}
-        self._base = np.ones_like(self._ink)
-        self._fill_grid(self._base, 0, self._kind_colours())
-        self._fill_grid(self._base, 1, np.broadcast_to(self._colour["kernel"], K.shape + (3,)))
-        self.fig, self.axes = fig, axes
-        self.position, self.image = None, None
-
-    @staticmethod
-    def _cell_edges(ax, shape, height):
-        """Pixel edges of the cells: rows top to bottom, columns left to right."""
-        x0, y0, x1, y1 = ax.get_window_extent().extents
-        rows = np.rint(height - np.linspace(y1, y0, shape[0] + 1)).astype(int)
-        cols = np.rint(np.linspace(x0, x1, shape[1] + 1)).astype(int)
-        return rows, cols
-
-    def _kind_colours(self):
-        s = self.steps
-        colours = np.empty(s.padded.shape + (3,), dtype=np.float32)
+        self.titles = [
+            labels.get("input", f"input {steps.X.shape[0]}x{steps.X.shape[1]}\n"
+                                f"padded {P.shape[0]}x{P.shape[1]}"),
+            labels.get("kernel", f"kernel\n{K.shape[0]}x{K.shape[1]}"),
+            labels.get("output", f"output\n{Y.shape[0]}x{Y.shape[1]}"),
+        ]
+        self.footer = labels.get(
+            "dropped", "red: padded rows/columns no window reaches (the floor drops them)"
+        ) if footer else ""
+        self.texts = {"input": np.vectorize(_format_number, otypes=[object])(P),
+                      "kernel": np.vectorize(_format_number, otypes=[object])(K),
+                      "output": np.full(Y.shape, "", dtype=object)}
+        self._all_output = np.vectorize(_format_number, otypes=[object])(Y)
+        colours = np.empty(P.shape, dtype=object)
         for kind in ("input", "padding", "inserted"):
-            colours[s.kinds == kind] = self._colour[kind]
-        if s.leftover[0]:
-            colours[-s.leftover[0]:, :] = self._colour["dropped"]
-        if s.leftover[1]:
-            colours[:, -s.leftover[1]:] = self._colour["dropped"]
-        return colours
+            colours[steps.kinds == kind] = COLOURS[kind]
+        if steps.leftover[0]:
+            colours[-steps.leftover[0]:, :] = COLOURS["dropped"]
+        if steps.leftover[1]:
+            colours[:, -steps.leftover[1]:] = COLOURS["dropped"]
+        self._input_colours = colours
+        self.position, self.image, self._flat = None, None, None
 
-    def _fill_grid(self, canvas, g, colours, only=None):
-        rows, cols = self._edges[g]
-        cells = np.ndindex(colours.shape[:2]) if only is None else zip(*only, strict=True)
-        for i, j in cells:
-            canvas[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] = colours[i, j]
+    def _grid(self, draw, g, fills, texts, text_colours=None):
+        x0, y0 = self.origins[g]
+        c = self.cell
+        for (i, j), fill in np.ndenumerate(fills):
+            box = (x0 + j * c, y0 + i * c, x0 + (j + 1) * c, y0 + (i + 1) * c)
+            draw.rectangle(box, fill=fill, outline="#666666")
+            if texts[i, j]:
+                colour = "black" if text_colours is None else text_colours[i, j]
+                draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2 + 1), texts[i, j],
+                          fill=colour, font=self.font, anchor="mm")
 
     def show(self, p):
         """Move the window to output position p (flat index or (i, j)); returns self."""
+        from PIL import Image, ImageDraw
+
         s = self.steps
         i, j = s.position(p)
         flat = i * s.Y.shape[1] + j
-        canvas = self._base.copy()
-        alpha = self._alpha.copy()
-        win_rows, win_cols = s.window_cells((i, j))
-        rr, cc = np.meshgrid(win_rows, win_cols, indexing="ij")
-        window = np.broadcast_to(self._colour["window"], s.padded.shape + (3,))
-        self._fill_grid(canvas, 0, window, (rr.ravel(), cc.ravel()))
+        img = Image.new("RGB", self.size, "white")
+        draw = ImageDraw.Draw(img)
+        for g, title in enumerate(self.titles):
+            x0, y0 = self.origins[g]
+            draw.multiline_text((x0, y0 - 4), title, fill="black", font=self.title_font,
+                                anchor="ld", spacing=2)
+        fills = self._input_colours.copy()
+        rows, cols = s.window_cells((i, j))
+        fills[np.ix_(rows, cols)] = COLOURS["window"]
+        grey = np.where(s.kinds == "input", "black", "#595959")
+        self._grid(draw, 0, fills, self.texts["input"], grey)
+        self._grid(draw, 1, np.full(s.K.shape, COLOURS["kernel"], dtype=object),
+                   self.texts["kernel"])
         order = np.arange(s.Y.size).reshape(s.Y.shape)
-        out = np.empty(s.Y.shape + (3,), dtype=np.float32)
-        out[order < flat] = self._colour["done"]
-        out[order > flat] = self._colour["todo"]
-        out[i, j] = self._colour["current"]
-        self._fill_grid(canvas, 2, out)
-        rows, cols = self._edges[2]
-        for a, b in zip(*np.nonzero(order > flat), strict=True):  # numbers not computed yet
-            alpha[rows[a] + 2:rows[a + 1] - 1, cols[b] + 2:cols[b + 1] - 1] = 0.0
-        image = canvas * (1.0 - alpha) + self._ink * alpha
-        rows, cols = self._edges[0]
-        top, bottom = rows[win_rows[0]], rows[win_rows[-1] + 1]
-        left, right = cols[win_cols[0]], cols[win_cols[-1] + 1]
-        box = np.array(to_rgb("#08519c"), dtype=np.float32)
-        image[top - 1:top + 2, left - 1:right + 2] = box
-        image[bottom - 1:bottom + 2, left - 1:right + 2] = box
-        image[top - 1:bottom + 2, left - 1:left + 2] = box
-        image[top - 1:bottom + 2, right - 1:right + 2] = box
-        self.image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        out = np.where(order < flat, COLOURS["done"], COLOURS["todo"]).astype(object)
+        out[i, j] = COLOURS["current"]
+        self.texts["output"] = np.where(order <= flat, self._all_output, "").astype(object)
+        self._grid(draw, 2, out, self.texts["output"])
+        x0, y0 = self.origins[0]
+        c = self.cell
+        draw.rectangle((x0 + cols[0] * c - 1, y0 + rows[0] * c - 1, x0 + (cols[-1] + 1) * c + 1,
+                        y0 + (rows[-1] + 1) * c + 1), outline="#08519c", width=3)
+        if self.footer:
+            draw.text((x0, self.size[1] - 6), self.footer, fill="#a50f15", font=self.font,
+                      anchor="ld")
+        self.image = np.asarray(img)
         self.position, self._flat = (i, j), flat
         return self
 
     def output_so_far(self):
-        """The output as drawn now: Y up to the current position, NaN after it."""
+        """The output as drawn now: the numbers written so far, NaN where nothing is written."""
         Y = np.full(self.steps.Y.shape, np.nan)
-        order = np.arange(Y.size).reshape(Y.shape)
-        Y[order <= self._flat] = self.steps.Y[order <= self._flat]
+        written = self.texts["output"] != ""
+        Y[written] = self.steps.Y[written]
         return Y
 
     def png(self):
@@ -472,7 +455,7 @@ def show_window_step(X, K, position=0, stride=1, padding=0, dilation=1, padding_
     Returns a matplotlib Figure (the numbers in the output grid are correlate2d's).
     """
     dpi = 100
-    painter = WindowPainter(window_steps(X, K, stride, padding, dilation, padding_mode), dpi=dpi)
+    painter = WindowPainter(window_steps(X, K, stride, padding, dilation, padding_mode), cell=32)
     image = painter.show(position).image
     fig = _new_figure((image.shape[1] / dpi, image.shape[0] / dpi))
     fig.set_dpi(dpi)
