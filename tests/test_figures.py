@@ -1,0 +1,185 @@
+"""convlib.figures: the numbers drawn are the right ones, signed data is centred on zero, and the
+sliding-window picture agrees with torch."""
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+from convlib import figures
+
+matplotlib.use("Agg")
+
+
+def torch_correlate(X, K, stride=1, padding=0, dilation=1, mode="zeros"):
+    x = torch.as_tensor(np.asarray(X, dtype=float))[None, None]
+    k = torch.as_tensor(np.asarray(K, dtype=float))[None, None]
+    if mode == "zeros":
+        return F.conv2d(x, k, stride=stride, padding=padding, dilation=dilation)[0, 0].numpy()
+    x = F.pad(x, (padding,) * 4, mode=mode)
+    return F.conv2d(x, k, stride=stride, dilation=dilation)[0, 0].numpy()
+
+
+def covered(n_padded, n_out, k, stride, dilation):
+    """Padded indices some window touches, enumerated window by window."""
+    return {i * stride + a * dilation for i in range(n_out) for a in range(k)}
+
+
+@pytest.fixture
+def closing():
+    made = []
+    yield made.append
+    import matplotlib.pyplot as plt
+
+    for fig in made:
+        plt.close(fig)
+
+
+def test_show_grid_writes_every_number_of_the_matrix(closing):
+    X = np.array([[1, -2, 3], [4, 5, -6]])
+    fig = figures.show_grid(X, title="X")
+    closing(fig)
+    assert isinstance(fig, Figure)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["1", "-2", "3", "4", "5", "-6"]
+    assert fig.axes[0].get_title() == "X"
+
+
+def test_show_grid_writes_decimals_for_non_integers(closing):
+    fig = figures.show_grid(np.array([[0.5, 1.25]]))
+    closing(fig)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0.50", "1.25"]
+
+
+def test_show_grid_outlines_the_highlighted_rectangle(closing):
+    fig = figures.show_grid(np.zeros((4, 5)), highlight=(1, 2, 2, 3))
+    closing(fig)
+    boxes = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    assert len(boxes) == 1
+    assert boxes[0].get_xy() == (1.5, 0.5)
+    assert (boxes[0].get_width(), boxes[0].get_height()) == (3, 2)
+
+
+def test_show_grid_draws_into_a_given_axes(closing):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    closing(fig)
+    assert figures.show_grid(np.eye(2), ax=ax) is fig
+    assert len(ax.texts) == 4
+
+
+def test_show_grid_signed_data_is_centred_on_zero(closing):
+    fig = figures.show_grid(np.array([[-1.0, 3.0]]))
+    closing(fig)
+    im = fig.axes[0].images[0]
+    assert im.norm.vmin == -im.norm.vmax == -3.0
+    assert im.get_cmap().name == figures.DIVERGING_CMAP
+
+
+def test_show_images_signed_data_diverging_symmetric_and_not_clamped(closing):
+    rng = np.random.default_rng(1)
+    signed = rng.normal(size=(8, 9)) * 5
+    positive = rng.uniform(0, 1, size=(8, 9))
+    fig = figures.show_images([signed, positive], titles=["signed", "positive"])
+    closing(fig)
+    ims = [ax.images[0] for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in fig.axes if ax.images and ax.get_title()] == \
+        ["signed", "positive"]
+    s, p = ims
+    biggest = np.abs(signed).max()
+    assert s.get_cmap().name == "RdBu_r"
+    assert s.norm.vmin == pytest.approx(-biggest) and s.norm.vmax == pytest.approx(biggest)
+    # zero sits in the middle of the colour map: white-ish, neither red nor blue
+    r, g, b, _ = s.get_cmap()(s.norm(0.0))
+    assert min(r, g, b) > 0.9
+    assert p.get_cmap().name == "gray" and p.norm.vmin == 0.0
+
+
+def test_show_images_accepts_torch_tensors_and_rgb(closing):
+    fig = figures.show_images([torch.ones(4, 4), np.zeros((4, 4, 3))])
+    closing(fig)
+    assert len([ax for ax in fig.axes if ax.images]) == 2
+
+
+def test_show_images_rejects_wrong_number_of_titles():
+    with pytest.raises(ValueError, match="2 titles for 1 images"):
+        figures.show_images([np.zeros((2, 2))], titles=["a", "b"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 3),
+       p=st.integers(0, 2), d=st.integers(1, 2), seed=st.integers(0, 10**6))
+def test_window_steps_output_and_dropped_rows_match_torch(h, w, k, s, p, d, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-3, 4, size=(h, w)).astype(float)
+    K = rng.integers(-2, 3, size=(k, k)).astype(float)
+    if d * (k - 1) + 1 > min(h, w) + 2 * p:
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            figures.window_steps(X, K, s, p, d)
+        return
+    steps = figures.window_steps(X, K, s, p, d)
+    Y = torch_correlate(X, K, s, p, d)
+    np.testing.assert_allclose(steps.Y, Y)
+    assert steps.n_positions == Y.size
+    Hp, Wp = h + 2 * p, w + 2 * p
+    assert steps.padded.shape == (Hp, Wp)
+    rows = covered(Hp, Y.shape[0], k, s, d)
+    cols = covered(Wp, Y.shape[1], k, s, d)
+    assert steps.dropped_rows == [r for r in range(Hp) if r > max(rows)]
+    assert steps.dropped_cols == [c for c in range(Wp) if c > max(cols)]
+    # the last position's window cells are the ones enumerated above
+    r, c = steps.window_cells(Y.size - 1)
+    assert r.tolist() == [(Y.shape[0] - 1) * s + a * d for a in range(k)]
+    assert c.tolist() == [(Y.shape[1] - 1) * s + b * d for b in range(k)]
+
+
+def test_painter_writes_outputs_up_to_the_position_and_colours_the_window():
+    X = np.arange(25.0).reshape(5, 5)
+    K = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    steps = figures.window_steps(X, K, stride=2, padding=1)
+    Y = torch_correlate(X, K, 2, 1)
+    painter = figures.WindowPainter(steps, cell=30)
+    painter.show((1, 2))
+    flat = 1 * Y.shape[1] + 2
+    written = painter.texts["output"]
+    order = np.arange(Y.size).reshape(Y.shape)
+    assert all(written[order <= flat] != "") and all(written[order > flat] == "")
+    np.testing.assert_allclose(painter.output_so_far()[order <= flat], Y[order <= flat])
+    assert np.isnan(painter.output_so_far()[order > flat]).all()
+    # the input grid's numbers are the padded input's
+    assert painter.texts["input"][1, 1] == "0" and painter.texts["input"][0, 0] == "0"
+    assert painter.texts["input"][5, 5] == "24"
+    # pixel just inside each cell's corner: window colour exactly on the window cells
+    image = painter.image
+    x0, y0 = painter.origins[0]
+    window = tuple(int(round(255 * v)) for v in matplotlib.colors.to_rgb(
+        figures.COLOURS["window"]))
+    rows, cols = steps.window_cells((1, 2))
+    for i in range(steps.padded.shape[0]):
+        for j in range(steps.padded.shape[1]):
+            pixel = tuple(image[y0 + i * 30 + 4, x0 + j * 30 + 4])
+            assert (pixel == window) == (i in rows and j in cols), (i, j, pixel)
+    png = Image.open(io.BytesIO(painter.png()))
+    assert png.size == (image.shape[1], image.shape[0])
+
+
+def test_show_window_step_returns_a_figure_with_the_picture(closing):
+    fig = figures.show_window_step(np.ones((4, 4)), np.ones((3, 3)), position=(1, 1))
+    closing(fig)
+    assert isinstance(fig, Figure)
+    assert len(fig.images) == 1
+
+
+def test_window_position_outside_the_output_is_refused():
+    steps = figures.window_steps(np.ones((4, 4)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="outside the output 2x2"):
+        steps.position((2, 0))
