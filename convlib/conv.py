@@ -22,15 +22,19 @@ from .padding import _resolve, pad_array
 from .validate import as_float_array, check_positive_pair, output_like, result_dtype
 from .windows import check_fits, span, windows_view
 
+_FIX_2D = ("for one channel pass X[c] (or squeeze the extra axes); for a batch "
+           "(N, C, H, W) use convlib.conv2d_nchw")
+_FIX_1D = "pass a single signal; for images use convlib.correlate2d"
+
 
 def _prepare(X, K, stride, padding, dilation, padding_mode, nd):
     """Check and convert the arguments; return the padded image, the kernel, stride, dilation
     as numpy arrays / tuples of 2 (a 1-D problem becomes a 2-D one of height 1)."""
     if nd == 2:
-        Xa = as_float_array(X, "image X", ndim=2, shape_hint="(H, W)")
+        Xa = as_float_array(X, "image X", ndim=2, shape_hint="(H, W)", fix=_FIX_2D)
         Ka = as_float_array(K, "kernel K", ndim=2, shape_hint="(kH, kW)")
     else:
-        Xa = as_float_array(X, "signal x", ndim=1, shape_hint="(L,)")
+        Xa = as_float_array(X, "signal x", ndim=1, shape_hint="(L,)", fix=_FIX_1D)
         Ka = as_float_array(K, "kernel k", ndim=1, shape_hint="(k,)")
     stride = check_positive_pair(stride, "stride", nd)
     dilation = check_positive_pair(dilation, "dilation", nd)

@@ -35,7 +35,8 @@ def _groups(groups):
 
 def _arrays(x, weight, bias, weight_shape):
     """Convert x, weight, bias; return them in one dtype, plus whether x had no batch axis."""
-    X = as_float_array(x, "input x", ndim=(3, 4), shape_hint=_X_SHAPE)
+    X = as_float_array(x, "input x", ndim=(3, 4), shape_hint=_X_SHAPE,
+                       fix="for one (H, W) image use x[None] (one channel) or convlib.correlate2d")
     Wt = as_float_array(weight, "weight", ndim=4, shape_hint=weight_shape)
     arrays = [X, Wt]
     if bias is not None:

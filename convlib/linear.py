@@ -32,7 +32,8 @@ def conv_matrix(input_hw, K, stride=1, padding=0, dilation=1, padding_mode="zero
     """
     H, W = as_int_tuple(input_hw, "input_hw")
     if H < 1 or W < 1:
-        raise ValueError(f"input_hw must be positive, got {(H, W)}")
+        raise ValueError(f"input_hw must be the image size (H, W) with H, W >= 1, got {(H, W)}; "
+                         f"pass X.shape")
     Ka = as_float_array(K, "kernel K", ndim=2, shape_hint="(kH, kW)")
     kh, kw = Ka.shape
     (sh, sw) = stride = check_positive_pair(stride, "stride")

@@ -39,7 +39,7 @@ def _numpy_float_dtype(dtype, name):
                     f"for example np.asarray({name.split()[-1]}, dtype=float)")
 
 
-def as_float_array(X, name="input", ndim=None, shape_hint=None):
+def as_float_array(X, name="input", ndim=None, shape_hint=None, fix=None):
     """Return ``X`` as a floating-point numpy array, following the dtype policy above.
 
     X: a numpy array, a torch tensor (any device; it is detached and copied to the CPU) or a
@@ -47,10 +47,13 @@ def as_float_array(X, name="input", ndim=None, shape_hint=None):
     name: how error messages call the argument, e.g. ``"image X"``.
     ndim: the required number of dimensions (an int or a tuple of accepted ints), or None.
     shape_hint: the expected layout for the error message, e.g. ``"(H, W)"``.
+    fix: what the wrong-dimensions message suggests instead of the generic "reshape it".
 
     Returns a numpy array of dtype float32 or float64 (a new array or a read-only view; callers
     never write into it, so the caller's data is never modified).
     """
+    if X is None:
+        raise TypeError(f"{name} is None; pass a numpy array or a torch tensor")
     if is_torch(X):
         T = X.detach().cpu()
         if T.is_complex():
@@ -72,7 +75,7 @@ def as_float_array(X, name="input", ndim=None, shape_hint=None):
             dims = " or ".join(f"{n}-D" for n in accepted)
             hint = f" of shape {shape_hint}" if shape_hint else ""
             raise ValueError(f"{name} must be {dims}{hint}, got shape {tuple(A.shape)} "
-                             f"({A.ndim}-D); reshape it or use the function for that layout")
+                             f"({A.ndim}-D); {fix or 'reshape it'}")
     if A.size == 0:
         raise ValueError(f"{name} is empty (shape {tuple(A.shape)}); pass at least one element "
                          f"along every axis")
@@ -116,8 +119,9 @@ def check_positive_pair(value, name, n=2):
     """
     values = as_int_tuple(value, name, n)
     if any(v < 1 for v in values):
-        raise ValueError(f"{name} must be a positive integer (1, 2, ...), got {value!r}; "
-                         f"{name} 1 means no {'skipping' if name == 'stride' else 'gaps'}")
+        meaning = {"stride": "; stride 1 moves the kernel one pixel at a time",
+                   "dilation": "; dilation 1 means a kernel without gaps"}.get(name, "")
+        raise ValueError(f"{name} must be a positive integer (1, 2, ...), got {value!r}{meaning}")
     return values
 
 
