@@ -420,3 +420,14 @@ def test_convolution_is_linear_as_seeds_0_and_1_say():
     a, b = torch.randn(2, 1, 1, 6, 6, generator=g, dtype=torch.float64)
     w = torch.randn(1, 1, 3, 3, generator=g, dtype=torch.float64)
     torch.testing.assert_close(F.conv2d(2 * a - 3 * b, w), 2 * F.conv2d(a, w) - 3 * F.conv2d(b, w))
+
+
+def test_cost_of_one_feature_map_is_h_w_fh_fw_c_multiply_adds():
+    # seed 4: "For one feature map, it's O(H * W * F_h * F_w * C)"; with 'same' padding the
+    # count is exact: one product per output pixel, kernel tap and input channel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    h, w, fh, fw, c = 10, 12, 3, 5, 4
+    with FlopCounterMode(display=False) as counter:
+        F.conv2d(torch.zeros(1, c, h, w), torch.zeros(1, c, fh, fw), padding=(1, 2))
+    assert counter.get_total_flops() == 2 * h * w * fh * fw * c   # a multiply-add = 2 FLOPs
