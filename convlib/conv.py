@@ -19,8 +19,9 @@ torch inputs are detached.
 import numpy as np
 
 from .padding import _resolve, pad_array
+from .shapes import output_size
 from .validate import as_float_array, check_positive_pair, output_like, result_dtype
-from .windows import check_fits, span, windows_view
+from .windows import check_fits, windows_view
 
 _FIX_2D = ("for one channel pass X[c] (or squeeze the extra axes); for a batch "
            "(N, C, H, W) use convlib.conv2d_nchw")
@@ -50,8 +51,8 @@ def _prepare(X, K, stride, padding, dilation, padding_mode, nd):
 
 def _correlate_loop(Xp, K, stride, dilation):
     (kh, kw), (sh, sw), (dh, dw) = K.shape, stride, dilation
-    H_out = (Xp.shape[0] - span(kh, dh)) // sh + 1
-    W_out = (Xp.shape[1] - span(kw, dw)) // sw + 1
+    H_out = output_size(Xp.shape[0], kh, sh, 0, dh)  # Xp is padded already
+    W_out = output_size(Xp.shape[1], kw, sw, 0, dw)
     Y = np.zeros((H_out, W_out), dtype=Xp.dtype)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf propagate silently, as in torch
         for i in range(H_out):

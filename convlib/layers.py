@@ -15,6 +15,7 @@ Loop forms (``*_loop``) read like the formula; the vectorised forms use im2col /
 import numpy as np
 
 from .padding import _resolve, pad_array
+from .shapes import output_size
 from .validate import (
     as_float_array,
     check_nonnegative_pair,
@@ -97,8 +98,8 @@ def conv2d_nchw(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     N = Xp.shape[0]
     C_out, c_in_g, kh, kw = Wt.shape
     cols = columns(Xp, (kh, kw), stride, dilation)  # (N, C_in*kH*kW, L)
-    H_out = (Xp.shape[2] - span(kh, dilation[0])) // stride[0] + 1
-    W_out = (Xp.shape[3] - span(kw, dilation[1])) // stride[1] + 1
+    H_out = output_size(Xp.shape[2], kh, stride[0], 0, dilation[0])  # Xp is padded already
+    W_out = output_size(Xp.shape[3], kw, stride[1], 0, dilation[1])
     if g == 1:
         Y = np.matmul(Wt.reshape(C_out, -1), cols)
     else:
@@ -123,8 +124,8 @@ def conv2d_nchw_loop(x, weight, bias=None, stride=1, padding=0, dilation=1, grou
         x, weight, bias, stride, padding, dilation, groups, padding_mode)
     N = Xp.shape[0]
     C_out, c_in_g, kh, kw = Wt.shape
-    H_out = (Xp.shape[2] - span(kh, dh)) // sh + 1
-    W_out = (Xp.shape[3] - span(kw, dw)) // sw + 1
+    H_out = output_size(Xp.shape[2], kh, sh, 0, dh)
+    W_out = output_size(Xp.shape[3], kw, sw, 0, dw)
     Y = np.zeros((N, C_out, H_out, W_out), dtype=Xp.dtype)
     for n in range(N):
         for o in range(C_out):

@@ -11,8 +11,9 @@ convolution of Y by K, which is why the transposed convolution is called "transp
 import numpy as np
 
 from .padding import _resolve, pad_array
+from .shapes import output_size
 from .validate import as_float_array, as_int_tuple, check_positive_pair, output_like, quiet_nan
-from .windows import check_fits, span
+from .windows import check_fits
 
 
 @quiet_nan
@@ -44,8 +45,8 @@ def conv_matrix(input_hw, K, stride=1, padding=0, dilation=1, padding_mode="zero
     P = pad_array(basis, amounts, padding_mode)  # (H*W, Hp, Wp)
     Hp, Wp = P.shape[1:]
     check_fits((Hp, Wp), (kh, kw), dilation)
-    H_out = (Hp - span(kh, dh)) // sh + 1
-    W_out = (Wp - span(kw, dw)) // sw + 1
+    H_out = output_size(Hp, kh, sh, 0, dh)  # Hp, Wp: padded size
+    W_out = output_size(Wp, kw, sw, 0, dw)
     # Mp: the matrix on the padded image; row i*W_out + j has K[a, b] at pixel
     # (i*sh + a*dh, j*sw + b*dw)
     Mp = np.zeros((H_out, W_out, Hp, Wp), dtype=Ka.dtype)

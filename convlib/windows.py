@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .padding import pad_array
+from .shapes import effective_kernel_size, output_size
 from .validate import (
     as_float_array,
     as_int_tuple,
@@ -27,7 +28,7 @@ def _fmt(shape):
 
 def span(k, d):
     """How many input pixels a kernel of size k with dilation d covers: d(k-1) + 1."""
-    return d * (k - 1) + 1
+    return effective_kernel_size(k, d)
 
 
 def check_fits(padded_shape, kernel, dilation, what="padded input"):
@@ -144,7 +145,7 @@ def col2im(cols, output_hw, kernel_hw, stride=1, dilation=1, padding=0):
     ph, pw = check_nonnegative_pair(padding, "padding")
     padded = (H + 2 * ph, W + 2 * pw)
     check_fits(padded, kernel, dilation, what="padded output")
-    hb, wb = ((n - span(k, d)) // s + 1
+    hb, wb = (output_size(n, k, s, 0, d)
               for n, k, d, s in zip(padded, kernel, dilation, stride, strict=True))
     N, rows, L = A.shape
     kk = kernel[0] * kernel[1]
