@@ -106,6 +106,11 @@ def pad_array(A, amounts, mode="zeros"):
     return np.pad(A, width, mode=_NUMPY_MODE[mode])
 
 
+def _fresh(P, A):
+    # with zero padding pad_array hands back its input; the caller must get its own array
+    return P.copy() if P is A else P
+
+
 def pad2d(X, padding, mode="zeros"):
     """Pad the last two axes of ``X`` as ``torch.nn.functional.pad`` does.
 
@@ -126,7 +131,7 @@ def pad2d(X, padding, mode="zeros"):
     else:
         ph, pw = check_nonnegative_pair(padding, "padding", 2)
         t, b, l, r = ph, ph, pw, pw
-    return output_like(pad_array(A, ((t, b), (l, r)), mode), X)
+    return output_like(_fresh(pad_array(A, ((t, b), (l, r)), mode), A), X)
 
 
 def pad1d(x, padding, mode="zeros"):
@@ -145,7 +150,7 @@ def pad1d(x, padding, mode="zeros"):
     else:
         (left,) = check_nonnegative_pair(padding, "padding", 1)
         right = left
-    return output_like(pad_array(A, ((left, right),), mode), x)
+    return output_like(_fresh(pad_array(A, ((left, right),), mode), A), x)
 
 
 __all__ = ["PADDING_MODES", "pad1d", "pad2d", "pad_array", "resolve_padding1d",

@@ -72,7 +72,8 @@ def as_float_array(X, name="input", ndim=None, shape_hint=None, fix=None):
     if ndim is not None:
         accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if A.ndim not in accepted:
-            dims = " or ".join(f"{n}-D" for n in accepted)
+            dims = (f"at least {min(accepted)}-D" if len(accepted) > 2
+                    else " or ".join(f"{n}-D" for n in accepted))
             hint = f" of shape {shape_hint}" if shape_hint else ""
             raise ValueError(f"{name} must be {dims}{hint}, got shape {tuple(A.shape)} "
                              f"({A.ndim}-D); {fix or 'reshape it'}")

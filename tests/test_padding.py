@@ -127,3 +127,16 @@ def test_pad2d_keeps_float32_converts_integers_and_never_modifies_the_input():
 def test_pad2d_refuses_strings_with_a_pointer_to_resolve_padding2d():
     with pytest.raises(ValueError, match="resolve_padding2d"):
         pad2d(np.zeros((3, 3)), "same")
+
+
+def test_zero_padding_returns_a_new_array_not_the_input():
+    X = np.zeros((3, 3))
+    P = pad2d(X, 0)
+    P[0, 0] = 5.0
+    assert X[0, 0] == 0.0
+    T = torch.zeros(3, 3)
+    pad2d(T, (0, 0, 0, 0))[1, 1] = 5.0
+    assert T[1, 1] == 0.0
+    x = np.zeros(4)
+    pad1d(x, 0)[0] = 1.0
+    assert x[0] == 0.0
