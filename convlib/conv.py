@@ -63,6 +63,15 @@ def _correlate_loop(Xp, K, stride, dilation):
     return Y
 
 
+def _correlate1d_loop(xp, k, s, d):
+    y = np.zeros(output_size(len(xp), len(k), s, 0, d), dtype=xp.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(len(y)):
+            for a in range(len(k)):
+                y[i] += xp[i * s + a * d] * k[a]
+    return y
+
+
 def _correlate_fast(Xp, K, stride, dilation):
     V = windows_view(Xp, K.shape, stride, dilation)  # (H_out, W_out, kH, kW), no copy
     H_out, W_out, kh, kw = V.shape
@@ -156,8 +165,8 @@ def correlate1d(x, k, stride=1, padding=0, dilation=1, padding_mode="zeros"):
 def correlate1d_loop(x, k, stride=1, padding=0, dilation=1, padding_mode="zeros"):
     """1-D cross-correlation in loop form; same contract as :func:`correlate1d`.
     x: (L,); k: (K,). Returns (L_out,), L_out = floor((L + left + right - d(K-1) - 1) / s) + 1."""
-    Xp, K, stride, dilation = _prepare(x, k, stride, padding, dilation, padding_mode, 1)
-    return output_like(_correlate_loop(Xp, K, stride, dilation)[0], x)
+    Xp, K, (_, s), (_, d) = _prepare(x, k, stride, padding, dilation, padding_mode, 1)
+    return output_like(_correlate1d_loop(Xp[0], K[0], s, d), x)
 
 
 def convolve1d(x, k, stride=1, padding=0, dilation=1, padding_mode="zeros"):
