@@ -116,10 +116,15 @@ def correlate2d_loop(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"
 
 
 def _flip(K):
+    """K reversed along every axis (numpy or torch); anything unreadable is passed on unchanged
+    so that the usual input check reports it."""
     if hasattr(K, "flip"):  # torch tensor
         return K.flip(tuple(range(K.ndim)))
-    A = np.asarray(K)
-    return A[(slice(None, None, -1),) * A.ndim] if A.ndim else A
+    try:
+        A = np.asarray(K)
+    except (ValueError, TypeError):
+        return K
+    return A[(slice(None, None, -1),) * A.ndim]
 
 
 def convolve2d(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
