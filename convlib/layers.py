@@ -9,7 +9,8 @@ depthwise convolution). The transposed convolution runs the same wiring backward
 pixel adds a copy of its kernels, scaled by its value, to the output ("stamping").
 
 Loop forms (``*_loop``) read like the formula; the vectorised forms use im2col / col2im and one
-(batched) matrix product. numpy or torch in, the same kind out; no autograd.
+(batched) matrix product. numpy or torch in, the same kind out; integers are computed in floating
+point; NaN and inf propagate silently, as in torch; no autograd.
 """
 
 import numpy as np
