@@ -1,0 +1,495 @@
+"""Grade a whole class in a sandbox, in parallel, into nbgrader's gradebook.
+
+    python -m autograder grade 02_conv2d --course DIR [--workers N] [--student s01 ...]
+
+Reads DIR/submitted/<student>/<assignment>/<notebook>.ipynb, takes the test cells from the
+trusted DIR/source/<assignment>/<notebook>.ipynb (or --source-dir), runs every student cell in a
+bubblewrap sandbox and every test cell here, and writes for each submission:
+
+  * the scores into nbgrader's gradebook (DIR/gradebook.db or --db), so `nbgrader export`, the
+    formgrader and `nbgrader generate_feedback` work as usual;
+  * DIR/autograded/<student>/<assignment>/<notebook>.ipynb, whose test cells carry the
+    diagnostic messages (hidden tests removed) in their outputs;
+  * DIR/autograded/<student>/<assignment>/<notebook>.results.json (docs/architecture.md).
+
+A run that was killed can be started again: finished submissions (same submission, same source,
+same grader) are recognised from their results file and only re-recorded in the gradebook;
+--force grades everything again. Re-runs give the same scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import grade_cells
+from .grade_cells import load_source_notebook
+from .sandbox import Limits, Sandbox, SandboxError, bwrap_available
+
+GRADER_VERSION = "1"
+MAX_NOTEBOOK_BYTES = 5 * 2**20
+WARNING_BANNER = """
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  UNSANDBOXED GRADING: student code runs with YOUR permissions. It can read the hidden   !!
+!!  tests and solutions, edit the gradebook and leave processes behind. Only grade code   !!
+!!  you trust this way. Install bubblewrap (apt-get install bubblewrap) to grade safely.  !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+"""
+
+
+class GradeError(Exception):
+    """The grading run cannot start (bad course folder, no sandbox, ...)."""
+
+
+# ----------------------------------------------------------------------------- the course
+
+def course_config(course, key):
+    """CourseDirectory.<key> from COURSE/nbgrader_config.py, or None."""
+    config = Path(course) / "nbgrader_config.py"
+    if not config.exists():
+        return None
+    try:
+        from traitlets.config.loader import PyFileConfigLoader
+        loaded = PyFileConfigLoader(config.name, path=str(config.parent)).load_config()
+        return loaded.CourseDirectory.get(key) or None
+    except Exception:  # noqa: BLE001  (a broken config: fall back to the default)
+        return None
+
+
+def source_folder(course, assignment, source_dir=None):
+    """DIR/source/<assignment>, or the source_directory of DIR/nbgrader_config.py."""
+    course = Path(course)
+    candidates = [source_dir] if source_dir else []
+    if not source_dir and course_config(course, "source_directory"):
+        candidates.append(course_config(course, "source_directory"))
+    candidates.append("source")
+    for name in candidates:
+        folder = (course / name / assignment) if not Path(name).is_absolute() else (
+            Path(name) / assignment)
+        if folder.is_dir():
+            return folder
+    raise GradeError(f"no source notebooks for {assignment!r}: expected "
+                     f"{course / candidates[0] / assignment}/<notebook>.ipynb")
+
+
+def load_sources(folder):
+    import nbformat
+    sources = {}
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        sources[path.stem] = (load_source_notebook(path.stem, nb), path.read_bytes())
+    if not sources:
+        raise GradeError(f"no notebooks in {folder}")
+    return sources
+
+
+def read_submission(path):
+    """(notebook, None) or (None, an error message that says what to do)."""
+    import nbformat
+    name = path.name
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, f"{name} is missing: submit the notebook with exactly this name"
+    if not path.is_file() or path.is_symlink():
+        return None, f"{name} is not a regular file: submit the notebook itself"
+    if st.st_size > MAX_NOTEBOOK_BYTES:
+        return None, (f"{name} is {st.st_size / 2**20:.1f} MB, more than the "
+                      f"{MAX_NOTEBOOK_BYTES // 2**20} MB limit: clear the outputs (Kernel > "
+                      "Restart Kernel and Clear All Outputs), save, and submit again")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as err:
+        return None, (f"{name} is not a notebook (not valid JSON: {str(err)[:200]}); submit "
+                      "the .ipynb file saved by Jupyter, not a copy or an export")
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        version = data.get("nbformat") if isinstance(data, dict) else None
+        return None, (f"{name} has notebook format {version!r}, expected 4; open it in "
+                      "JupyterLab, save it, and submit again")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001
+        return None, f"{name} is not a valid notebook ({str(err)[:300]}); save it in Jupyter again"
+    return nb, None
+
+
+def fingerprint(submission_bytes, source_bytes, limits):
+    h = hashlib.sha256()
+    for part in (GRADER_VERSION.encode(), source_bytes, submission_bytes,
+                 json.dumps(vars(limits), sort_keys=True).encode()):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _write_atomic(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- gradebook
+
+def open_gradebook(db_url, course_id):
+    """nbgrader's Gradebook; it runs `alembic` when it creates a database: find ours."""
+    from nbgrader.api import Gradebook
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    return Gradebook(db_url, course_id=course_id) if course_id else Gradebook(db_url)
+
+
+def ensure_gradebook_assignment(db_url, assignment, sources, course_id=None):
+    """Make sure the gradebook knows the assignment's notebooks and graded cells (as
+    `nbgrader generate_assignment` records them)."""
+    from nbgrader.api import MissingEntry
+    from nbgrader.preprocessors import ClearSolutions, ComputeChecksums, SaveCells
+    with open_gradebook(db_url, course_id) as gb:
+        try:
+            known = {n.name for n in gb.find_assignment(assignment).notebooks}
+        except MissingEntry:
+            gb.update_or_create_assignment(assignment)
+            known = set()
+    for name, (src, _) in sources.items():
+        if name in known:
+            continue
+        import copy
+        nb = copy.deepcopy(src.nb)
+        resources = {"nbgrader": {"notebook": name, "assignment": assignment, "db_url": db_url}}
+        save = SaveCells()
+        if course_id:
+            resources["nbgrader"]["course_id"] = course_id
+        for pre in (ClearSolutions(), ComputeChecksums(), save):
+            nb, resources = pre.preprocess(nb, resources)
+
+
+def save_to_gradebook(gb, result, source, autograded, timestamp=None):
+    """Record one notebook's scores in the open Gradebook `gb`; manual scores are kept."""
+    from nbgrader import utils
+    from nbgrader.api import MissingEntry
+    student, assignment, notebook = result["student"], result["assignment"], result["notebook"]
+    by_id = {c["grade_id"]: c for c in result["cells"]}
+    cells = {}
+    if autograded is not None:
+        for cell in autograded.cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if gid:
+                cells.setdefault(gid, cell)
+    try:
+        gb.update_or_create_student(student)
+        extra = {"timestamp": utils.parse_utc(timestamp)} if timestamp else {}
+        gb.update_or_create_submission(assignment, student, **extra)
+        for gid, meta in source.metadata.items():
+            cell = cells.get(gid)
+            checksum = None
+            try:
+                checksum = gb.find_source_cell(gid, notebook, assignment).checksum
+            except MissingEntry:
+                pass
+            unanswered = cell is None or (checksum is not None and meta.get("solution") and
+                                          utils.compute_checksum(cell) == checksum)
+            if meta.get("grade"):
+                grade = gb.find_grade(gid, notebook, assignment, student)
+                if gid in source.tests:
+                    grade.auto_score = float(by_id[gid]["points"]) if gid in by_id else 0.0
+                else:  # written answers: by hand, unless left empty or unreadable
+                    grade.auto_score = 0.0 if (unanswered or result["status"] == "error") \
+                        else None
+                grade.needs_manual_grade = grade.manual_score is not None or \
+                    grade.auto_score is None
+            if meta.get("solution") or meta.get("task"):
+                comment = gb.find_comment(gid, notebook, assignment, student)
+                if result["status"] == "error":
+                    comment.auto_comment = result["error"]
+                else:
+                    comment.auto_comment = "No response." if unanswered else None
+        gb.db.commit()
+    except Exception:
+        gb.db.rollback()
+        raise
+
+
+# ----------------------------------------------------------------------------- one submission
+
+def grade_submission(sandbox, job, stdout):
+    """Grade one notebook of one student; return its results dict and autograded notebook."""
+    start = time.monotonic()
+    result = {"student": job["student"], "assignment": job["assignment"],
+              "notebook": job["notebook"], "status": "graded", "error": None, "score": 0.0,
+              "max_score": job["source"].max_score, "duration_s": 0.0, "flags": [],
+              "warnings": list(job["warnings"]), "cells": []}
+    nb, error = read_submission(job["path"])
+    autograded = None
+    if error:
+        result.update(status="error", error=error)
+        result["cells"] = _zero_cells(job["source"], error)
+    else:
+        session = sandbox.session()
+        try:
+            cells, flags, warnings, autograded = grade_cells.grade_cells(
+                session, job["source"], nb, stdout)
+        finally:
+            session.close()
+        flags |= session.flags
+        result.update(cells=cells, flags=sorted(flags), warnings=result["warnings"] + warnings)
+        result["score"] = float(sum(c["points"] or 0 for c in cells))
+    result["duration_s"] = round(time.monotonic() - start, 3)
+    return result, autograded
+
+
+def _zero_cells(source, error):
+    cells = [{"grade_id": t.grade_id, "points": 0.0, "max_points": t.points, "status": "error",
+              "mistake": None, "case": None, "message": error} for t in source.tests.values()]
+    cells += [{"grade_id": gid, "points": 0.0, "max_points": p, "status": "error",
+               "mistake": None, "case": None, "message": error}
+              for gid, p in source.manual.items()]
+    return cells
+
+
+def find_jobs(course, assignment, sources, students=None):
+    """One job per (student, notebook); unexpected files become per-student warnings."""
+    submitted = Path(course) / "submitted"
+    if not submitted.is_dir():
+        raise GradeError(f"no submissions: {submitted} does not exist")
+    jobs = []
+    for student_dir in sorted(submitted.iterdir()):
+        student = student_dir.name
+        folder = student_dir / assignment
+        if students and student not in students:
+            continue
+        if not folder.is_dir():
+            continue
+        expected = {f"{name}.ipynb" for name in sources}
+        present = sorted(p.name for p in folder.iterdir())
+        extra = [n for n in present if n not in expected and n != "timestamp.txt"
+                 and not n.startswith(".")]
+        warnings = [f"unexpected file {n!r} was ignored (only {', '.join(sorted(expected))} "
+                    "is graded)" for n in extra[:20]]
+        timestamp = None
+        if (folder / "timestamp.txt").is_file():
+            timestamp = (folder / "timestamp.txt").read_text(errors="replace").strip()[:64]
+        for name, (src, src_bytes) in sources.items():
+            path = folder / f"{name}.ipynb"
+            extra_nbs = [n for n in extra if n.endswith(".ipynb")]
+            job_warnings = list(warnings)
+            if not path.exists() and extra_nbs:
+                job_warnings.append(f"found {', '.join(extra_nbs)} instead of {name}.ipynb: "
+                                    "rename the notebook and submit again")
+            jobs.append({"student": student, "assignment": assignment, "notebook": name,
+                         "path": path, "source": src, "source_bytes": src_bytes,
+                         "warnings": job_warnings, "timestamp": timestamp})
+    return jobs
+
+
+# ----------------------------------------------------------------------------- the class
+
+class Progress:
+    def __init__(self, total, enabled, stream=None):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+
+    def step(self, label):
+        with self.lock:
+            self.done += 1
+            if not self.enabled:
+                return
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            rate = (time.monotonic() - self.start) / self.done
+            eta = rate * (self.total - self.done)
+            self.stream.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] "
+                              f"{self.done}/{self.total}  {label[:24]:<24} eta {eta:4.0f}s")
+            if self.done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def grade_assignment(course, assignment, *, students=None, workers=None, unsandboxed=False,
+                     source_dir=None, db_url=None, limits=None, progress=False, force=False,
+                     log=None):
+    """Grade every submission of `assignment` in the course folder; return the results dicts.
+
+    Raises GradeError when grading cannot start (e.g. bwrap missing without `unsandboxed`).
+    """
+    log = log or (lambda text: print(text, file=sys.stderr))
+    course = Path(course).resolve()
+    limits = limits or Limits()
+    if not unsandboxed and not bwrap_available():
+        raise GradeError("bubblewrap (bwrap) is not installed, so student code cannot be "
+                         "sandboxed. Install it (apt-get install bubblewrap), or pass "
+                         "--unsandboxed to grade WITHOUT isolation (only for code you trust).")
+    if unsandboxed:
+        log(WARNING_BANNER)
+    sources = load_sources(source_folder(course, assignment, source_dir))
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    course_id = course_config(course, "course_id")
+    ensure_gradebook_assignment(db_url, assignment, sources, course_id)
+    gb = open_gradebook(db_url, course_id)
+    jobs = find_jobs(course, assignment, sources, students)
+    out_root = course / "autograded"
+    results, pending = [], []
+    for job in jobs:
+        job["fingerprint"] = fingerprint(job["path"].read_bytes() if job["path"].is_file()
+                                         and not job["path"].is_symlink() else b"",
+                                         job["source_bytes"], limits)
+        folder = out_root / job["student"] / assignment
+        job["results_path"] = folder / f"{job['notebook']}.results.json"
+        job["nb_path"] = folder / f"{job['notebook']}.ipynb"
+        previous = _previous(job) if not force else None
+        if previous is not None:
+            autograded = _read_nb(job["nb_path"])
+            save_to_gradebook(gb, previous, job["source"], autograded, job["timestamp"])
+            results.append(previous)
+        else:
+            pending.append(job)
+    bar = Progress(len(pending), progress)
+    stdout = grade_cells.install_thread_stdout()
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
+    local = threading.local()
+    sandboxes = []
+    sandboxes_lock = threading.Lock()
+
+    def work(job):
+        box = getattr(local, "sandbox", None)
+        if box is None:
+            box = local.sandbox = Sandbox(limits, unsandboxed=unsandboxed)
+            with sandboxes_lock:
+                sandboxes.append(box)
+        try:
+            result, autograded = grade_submission(box, job, stdout)
+        except SandboxError as err:
+            result, autograded = _internal_error(job, f"the sandbox failed: {err}"), None
+        except Exception as err:  # noqa: BLE001  (one broken submission must not stop the class)
+            result, autograded = _internal_error(job, f"{type(err).__name__}: {err}"), None
+        result["fingerprint"] = job["fingerprint"]
+        return job, result, autograded
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(work, job) for job in pending]
+            for future in concurrent.futures.as_completed(futures):
+                job, result, autograded = future.result()
+                _write_outputs(job, result, autograded, gb)  # gradebook: one thread only
+                results.append(result)
+                bar.step(f"{job['student']}/{job['notebook']}")
+    finally:
+        for box in sandboxes:
+            box.kill()
+        gb.close()
+    order = {(j["student"], j["notebook"]): i for i, j in enumerate(jobs)}
+    results.sort(key=lambda r: order.get((r["student"], r["notebook"]), 0))
+    return results
+
+
+def _internal_error(job, message):
+    return {"student": job["student"], "assignment": job["assignment"],
+            "notebook": job["notebook"], "status": "error",
+            "error": f"the grader could not grade this notebook: {message}", "score": 0.0,
+            "max_score": job["source"].max_score, "duration_s": 0.0, "flags": ["crashed"],
+            "warnings": job["warnings"], "cells": _zero_cells(job["source"], message)}
+
+
+def _previous(job):
+    try:
+        data = json.loads(job["results_path"].read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("fingerprint") != job["fingerprint"]:
+        return None
+    if data.get("status") == "graded" and not job["nb_path"].exists():
+        return None
+    return data
+
+
+def _read_nb(path):
+    import nbformat
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _write_outputs(job, result, autograded, gb):
+    """Autograded notebook, then gradebook, then results file (the marker of a finished job)."""
+    import nbformat
+    if autograded is not None:
+        _write_atomic(job["nb_path"], nbformat.writes(autograded).encode())
+    if job["timestamp"]:
+        _write_atomic(job["nb_path"].parent / "timestamp.txt", job["timestamp"].encode())
+    save_to_gradebook(gb, result, job["source"], autograded, job["timestamp"])
+    _write_atomic(job["results_path"], json.dumps(result, indent=1).encode())
+
+
+# ----------------------------------------------------------------------------- command line
+
+def build_parser(prog="python -m autograder grade"):
+    p = argparse.ArgumentParser(prog=prog, description=(
+        "Grade every submission of ASSIGNMENT in a sandbox, in parallel, into nbgrader's "
+        "gradebook and autograded/ folder."))
+    p.add_argument("assignment")
+    p.add_argument("--course", default=".", help="the nbgrader course folder (default: .)")
+    p.add_argument("--student", action="append", dest="students", metavar="ID",
+                   help="grade only this student (repeatable)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel sandboxes (default: number of CPUs)")
+    p.add_argument("--source-dir", default=None,
+                   help="folder of the trusted notebooks, relative to the course (default: "
+                   "source, or nbgrader_config.py's CourseDirectory.source_directory)")
+    p.add_argument("--db", default=None, help="gradebook URL (default: sqlite:///COURSE/gradebook.db)")
+    p.add_argument("--timeout", type=float, default=Limits.notebook_timeout,
+                   help="seconds per notebook (default: %(default)s)")
+    p.add_argument("--call-timeout", type=float, default=Limits.call_timeout,
+                   help="seconds per cell or per call of a student function (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_bytes // 2**20,
+                   help="memory for each submission in MB (default: %(default)s)")
+    p.add_argument("--force", action="store_true",
+                   help="grade again submissions already graded with the same files")
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="run student code WITHOUT the sandbox (only where bwrap is missing and "
+                   "the code is trusted)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    limits = Limits(notebook_timeout=args.timeout, call_timeout=args.call_timeout,
+                    memory_bytes=args.memory_mb * 2**20)
+    try:
+        results = grade_assignment(
+            args.course, args.assignment, students=args.students, workers=args.workers,
+            unsandboxed=args.unsandboxed, source_dir=args.source_dir, db_url=args.db,
+            limits=limits, progress=not args.quiet and sys.stderr.isatty() or not args.quiet,
+            force=args.force)
+    except GradeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    errors = [r for r in results if r["status"] == "error"]
+    flagged = [r for r in results if r["flags"]]
+    print(f"graded {len(results) - len(errors)} notebook(s); {len(errors)} could not be graded; "
+          f"{len(flagged)} flagged")
+    for r in errors:
+        print(f"  {r['student']}/{r['notebook']}: {r['error']}")
+    for r in flagged:
+        print(f"  {r['student']}/{r['notebook']}: {', '.join(r['flags'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,515 @@
+"""Trusted grading of one notebook: match cells, run the student's cells in the sandbox, run the
+instructor's test cells here, with the student's names reachable only through plain-data proxies.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import io
+import symtable
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import channel
+from .grade_static import scan_from_scratch
+from .sandbox import SandboxDied, SandboxTimeout
+
+try:
+    from convlib.checks import CheckFailed
+except ImportError:  # pragma: no cover - convlib is part of this repository
+    class CheckFailed(AssertionError):
+        def __init__(self, message, *, mistake="wrong_values", case=None):
+            super().__init__(message)
+            self.mistake, self.case = mistake, case
+
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+
+
+# ----------------------------------------------------------------------------- the source side
+
+@dataclass
+class TestCell:
+    grade_id: str
+    points: float
+    source: str  # with hidden tests: never leaves the trusted process
+    released: str  # what students see
+    metadata: dict
+
+
+@dataclass
+class SourceNotebook:
+    name: str
+    nb: object
+    tests: dict = field(default_factory=dict)  # grade_id -> TestCell, in notebook order
+    metadata: dict = field(default_factory=dict)  # grade_id -> nbgrader metadata of every cell
+    manual: dict = field(default_factory=dict)  # grade_id -> points of hand-graded cells
+
+    @property
+    def max_score(self):
+        return sum(t.points for t in self.tests.values()) + sum(self.manual.values())
+
+
+def strip_hidden(source):
+    """The cell as students see it: the hidden-test region removed, as ClearHiddenTests does."""
+    out, hidden = [], False
+    for line in source.split("\n"):
+        if HIDDEN_BEGIN in line:
+            hidden = True
+        elif HIDDEN_END in line:
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+def normalise(source):
+    return "\n".join(line.rstrip() for line in source.strip().split("\n"))
+
+
+def nbgrader_meta(cell):
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
+
+
+def load_source_notebook(name, nb):
+    src = SourceNotebook(name, nb)
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        gid = meta.get("grade_id")
+        if not gid:
+            continue
+        src.metadata[gid] = copy.deepcopy(dict(meta))
+        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+            src.tests[gid] = TestCell(gid, float(meta.get("points", 0)), cell.source,
+                                      strip_hidden(cell.source), copy.deepcopy(dict(meta)))
+        elif meta.get("grade"):
+            src.manual[gid] = float(meta.get("points", 0))
+    return src
+
+
+# ----------------------------------------------------------------------------- free names
+
+def free_names(source):
+    """Names a test cell uses but neither imports nor assigns, and that are not builtins."""
+    table = symtable.symtable(source, "<test>", "exec")
+    bound, used = set(), set()
+
+    def visit(t, top):
+        for sym in t.get_symbols():
+            name = sym.get_name()
+            if top:
+                if sym.is_assigned() or sym.is_imported() or sym.is_namespace():
+                    bound.add(name)
+                elif sym.is_referenced():
+                    used.add(name)
+            elif sym.is_referenced() and (sym.is_global() or sym.is_declared_global()):
+                used.add(name)
+        for child in t.get_children():
+            visit(child, False)
+
+    visit(table, True)
+    return sorted(n for n in used - bound if not hasattr(builtins, n))
+
+
+# ----------------------------------------------------------------------------- trusted stdout
+
+class _ThreadStdout(io.TextIOBase):
+    """sys.stdout that sends each grading thread's prints to that thread's buffer."""
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+        self.local = threading.local()
+
+    def write(self, text):
+        buf = getattr(self.local, "buf", None)
+        if buf is None:
+            return self.fallback.write(text)
+        if buf.tell() < 100_000:
+            buf.write(text)
+        return len(text)
+
+    def flush(self):
+        if getattr(self.local, "buf", None) is None:
+            self.fallback.flush()
+
+
+_STDOUT_LOCK = threading.Lock()
+
+
+def install_thread_stdout():
+    with _STDOUT_LOCK:
+        if not isinstance(sys.stdout, _ThreadStdout):
+            sys.stdout = _ThreadStdout(sys.stdout)
+        return sys.stdout
+
+
+# ----------------------------------------------------------------------------- the proxy
+
+class GraderAbort(BaseException):
+    """The student process timed out or died: no check may catch this (not an Exception)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class StudentError(RuntimeError):
+    """An exception raised by student code whose type is not a builtin exception."""
+
+
+_SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in dir(builtins)
+                    if isinstance(getattr(builtins, name), type)
+                    and issubclass(getattr(builtins, name), Exception)
+                    and not issubclass(getattr(builtins, name), (AssertionError, Warning))}
+
+
+def rebuild_exception(error):
+    """A fresh trusted exception from the (type name, message) the sandbox sent."""
+    name, message = (list(error) + ["", ""])[:2]
+    name, message = str(name)[:100], str(message)[:2000]
+    cls = _SAFE_EXCEPTIONS.get(name)
+    if cls is not None:
+        try:
+            return cls(message)
+        except Exception:  # noqa: BLE001  (e.g. UnicodeDecodeError needs five arguments)
+            pass
+    return StudentError(f"{name}: {message}" if message else name)
+
+
+class StudentFunction:
+    """Stands for a function defined in the student's notebook; calls it in the sandbox."""
+
+    def __init__(self, grader, name):
+        self._grader = grader
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = None
+
+    def __call__(self, *args, **kwargs):
+        return self._grader.call(self.__name__, args, kwargs)
+
+    def __grader_from_scratch__(self, forbidden):
+        return self._grader.from_scratch(self.__name__, forbidden)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+def _is_forbidden(label, forbidden):
+    """Does a tripwire label ("scipy.signal.correlate2d") fall under the forbidden list?"""
+    for entry in forbidden:
+        if entry.endswith(".*") and (label == entry[:-2] or label.startswith(entry[:-1])):
+            return True
+        if label == entry:
+            return True
+    return False
+
+
+def _copy_back(original, new):
+    """Mirror an in-place change the student's function made to an argument."""
+    torch = sys.modules.get("torch")
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable and not np.array_equal(
+                original, new.astype(original.dtype, copy=False), equal_nan=True):
+            np.copyto(original, new, casting="unsafe")
+    elif torch is not None and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor):
+        if original.shape == new.shape and not torch.equal(original, new.to(original.dtype)):
+            with torch.no_grad():
+                original.copy_(new.to(original.dtype))
+
+
+# ----------------------------------------------------------------------------- one notebook
+
+class NotebookGrader:
+    """Grades one submission notebook against its trusted source notebook."""
+
+    def __init__(self, session, source, student_sources):
+        self.session = session
+        self.source = source
+        self.student_sources = student_sources  # [(cell number, source)] run in the sandbox
+        self.flags = set()
+        self.case = None
+
+    # -- requests to the student process -------------------------------------------------
+
+    def request(self, header, blobs=()):
+        try:
+            return self.session.request(header, blobs)
+        except SandboxTimeout as err:
+            raise GraderAbort("timeout", f"Your code did not finish in time ({err}). Look for "
+                              "an infinite loop or a very slow computation.") from None
+        except SandboxDied as err:
+            raise GraderAbort("error", f"The grader could not reach your code: {err}. "
+                              "Did your notebook call os._exit, kill its own process or "
+                              "crash the interpreter?") from None
+
+    def call(self, name, args, kwargs):
+        try:
+            tree, blobs = channel.encode([tuple(args), dict(kwargs)])
+        except channel.NotPlainData as err:
+            raise TypeError(f"the grader cannot pass this argument to {name}: {err}") from None
+        reply, out = self.request({"op": "call", "name": name, "args": tree}, blobs)
+        if not reply.get("ok"):
+            if reply.get("unsendable"):
+                kind = str(reply["unsendable"])[:100]
+                raise CheckFailed(
+                    f"{name} returned an object of type {kind!r}. Return plain data: a numpy "
+                    "array, a torch tensor, a number, or a tuple/list of these.",
+                    mistake="wrong_type", case=self.case)
+            raise rebuild_exception(reply.get("error") or ["Error", ""])
+        try:
+            result, after = channel.decode(reply["result"], out)
+        except (channel.ChannelError, KeyError, TypeError, ValueError) as err:
+            raise GraderAbort("error", f"The grader received malformed data: {err}") from None
+        if isinstance(after, dict):
+            for key, new in after.items():
+                original = args[int(key)] if isinstance(key, str) and key.isdigit() and int(
+                    key) < len(args) else kwargs.get(key)
+                _copy_back(original, new)
+        return result
+
+    def from_scratch(self, name, forbidden):
+        """Trusted answer to convlib.checks.check_from_scratch: static analysis of the
+        submission, then the sandbox's tripwire records (evidence that can only lower a score)."""
+        findings = scan_from_scratch(self.student_sources, name, forbidden)
+        case = f"source of {name}"
+        if not findings:
+            self._probe(name)
+            reply, _ = self.request({"op": "tripwires", "function": name})
+            labels = [str(r[0]) for r in reply.get("records", []) if isinstance(r, list) and r]
+            labels = [label for label in labels if _is_forbidden(label, forbidden)]
+            findings = [f"{labels[0]} (seen while {name} ran)"] if labels else []
+            case = "from-scratch run"
+        if findings:
+            self.flags.add("forbidden_call")
+            raise CheckFailed(
+                f"{name} uses {findings[0]}. This exercise is about writing the operation "
+                "yourself: loops (or numpy/torch arithmetic), no library convolution.",
+                mistake="forbidden_call", case=case)
+
+    def _probe(self, name):
+        try:
+            from convlib.checks import _default_args
+            samples = _default_args()
+        except Exception:  # noqa: BLE001
+            samples = [(np.random.default_rng(0).normal(size=(6, 5)),
+                        np.random.default_rng(1).normal(size=(3, 2)))]
+        missing = 0
+        for sample in samples:
+            try:
+                self.call(name, sample, {})
+                return
+            except NotImplementedError:
+                missing += 1
+            except Exception:  # noqa: BLE001  (not this kind of input: try the next)
+                continue
+        if missing == len(samples):
+            raise CheckFailed(f"{name} is not implemented yet. Replace `raise "
+                              "NotImplementedError()` with your code.", mistake="not_implemented",
+                              case="from-scratch run")
+
+    # -- cells -----------------------------------------------------------------------------
+
+    def run_student_cell(self, source):
+        reply, _ = self.request({"op": "run", "source": source})
+        return reply
+
+    def run_test(self, test, stdout):
+        """Run one trusted test cell; return its result entry and printed output."""
+        entry = {"grade_id": test.grade_id, "points": 0.0, "max_points": test.points,
+                 "status": "failed", "mistake": None, "case": None, "message": ""}
+        buf = io.StringIO()
+        stdout.local.buf = buf
+        try:
+            self._exec_test(test)
+            entry.update(points=test.points, status="passed", message="passed")
+        except GraderAbort as err:
+            entry.update(status=err.status, message=err.message)
+        except CheckFailed as err:
+            mistake = getattr(err, "mistake", None)
+            entry.update(status="forbidden" if mistake == "forbidden_call" else "failed",
+                         mistake=mistake, case=getattr(err, "case", None), message=str(err))
+        except NameError as err:
+            entry.update(mistake="not_implemented", message=(
+                f"{err}. Define it in your notebook (keep the name from the exercise) and make "
+                "sure the cell that defines it runs without an error."))
+        except NotImplementedError:
+            entry.update(mistake="not_implemented", message=(
+                "Not implemented yet: replace `raise NotImplementedError()` with your code."))
+        except Exception as err:  # noqa: BLE001
+            text = str(err)
+            entry.update(mistake="raised_error", message=(
+                f"{type(err).__name__}: {text}" if text else
+                f"a check in this cell failed ({type(err).__name__})"))
+        finally:
+            stdout.local.buf = None
+        entry["message"] = entry["message"][:4000]
+        return entry, buf.getvalue()
+
+    def _exec_test(self, test):
+        names = free_names(test.source)
+        ns = {"__name__": "__main__", "__builtins__": builtins}
+        if names:
+            reply, blobs = self.request({"op": "describe", "names": names})
+            try:
+                values = channel.decode(reply.get("values"), blobs)
+                kinds = reply["kinds"]
+            except (channel.ChannelError, KeyError, TypeError, ValueError) as err:
+                raise GraderAbort("error", f"The grader received malformed data: {err}") from None
+            for name in names:
+                kind, extra = (list(kinds.get(name) or ["missing", None]) + [None])[:2]
+                if kind == "callable":
+                    ns[name] = StudentFunction(self, name)
+                elif kind == "value" and isinstance(extra, int) and 0 <= extra < len(values):
+                    ns[name] = values[extra]
+                elif kind == "other":
+                    raise CheckFailed(
+                        f"`{name}` is {str(extra)[:100]!r}, which the grader cannot read. Graded "
+                        "answers must be numbers, strings, numpy arrays, torch tensors, or "
+                        "tuples/lists/dicts of these.", mistake="wrong_type", case=name)
+        code = compile(test.source, f"<test cell {test.grade_id}>", "exec")
+        exec(code, ns)  # noqa: S102  (the instructor's trusted test code)
+
+
+def grade_cells(session, source, nb, stdout):
+    """Run one submission notebook `nb` (validated nbformat v4) against `source`.
+
+    Returns (cell results, flags, warnings, autograded notebook).
+    """
+    steps, warnings = match_cells(source, nb)
+    student_sources = [(i + 1, nb.cells[i].source) for kind, i, _ in steps if kind == "run"]
+    grader = NotebookGrader(session, source, student_sources)
+    results, out_cells = {}, []
+    stopped = None
+    for kind, index, test in steps:
+        if kind == "run":
+            cell = _clean_cell(nb.cells[index], source)
+            if stopped is None:
+                try:
+                    reply = grader.run_student_cell(cell.source)
+                    cell.outputs = _outputs(reply)
+                except GraderAbort as err:
+                    stopped = err
+                    cell.outputs = [_error_output("GraderStopped", err.message)]
+            out_cells.append(cell)
+        elif kind == "keep":
+            out_cells.append(_clean_cell(nb.cells[index], source))
+        else:
+            if stopped is not None:
+                entry = {"grade_id": test.grade_id, "points": 0.0, "max_points": test.points,
+                         "status": stopped.status, "mistake": None, "case": None,
+                         "message": stopped.message}
+                printed = ""
+            else:
+                grader.case = None
+                entry, printed = grader.run_test(test, stdout)
+                if entry["status"] in ("timeout", "error") and grader.session.dead:
+                    stopped = GraderAbort(entry["status"], entry["message"])
+            results[test.grade_id] = entry
+            out_cells.append(_test_cell(test, entry, printed))
+    flags = set(grader.flags) | set(session.flags)
+    if warnings:
+        flags.add("tampered")
+    autograded = copy.deepcopy(nb)
+    autograded.cells = out_cells
+    ordered = [results[gid] for gid in source.tests]
+    for gid, points in source.manual.items():
+        ordered.append({"grade_id": gid, "points": None, "max_points": points, "status": "manual",
+                        "mistake": None, "case": None, "message": "graded by hand"})
+    return ordered, flags, warnings, autograded
+
+
+def match_cells(source, nb):
+    """Plan the run: ("run", i, None) student cells, ("test", i, TestCell) at each test cell's
+    position, ("keep", i, None) for cells not run. Edited, re-labelled, duplicated or deleted
+    test cells are reported as warnings; the real tests always run."""
+    tests = source.tests
+    released = {normalise(t.released): gid for gid, t in tests.items()}
+    placed, steps, warnings = set(), [], []
+    for i, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        gid = meta.get("grade_id")
+        if gid in tests:
+            test = tests[gid]
+            if gid in placed:
+                warnings.append(f"test cell {gid!r} appears twice; the copy (cell {i + 1}) was "
+                                "not run")
+                steps.append(("keep", i, None))
+                continue
+            if cell.cell_type != "code" or normalise(cell.source) != normalise(test.released):
+                warnings.append(f"test cell {gid!r} was edited; the original test was run")
+            elif not meta.get("grade") or meta.get("solution"):
+                warnings.append(f"the nbgrader metadata of test cell {gid!r} was changed")
+            placed.add(gid)
+            steps.append(("test", i, test))
+        elif cell.cell_type == "code" and normalise(cell.source) in released and released[
+                normalise(cell.source)] not in placed and normalise(cell.source):
+            gid = released[normalise(cell.source)]
+            warnings.append(f"test cell {gid!r} was re-labelled (cell {i + 1}); the original "
+                            "test was run")
+            placed.add(gid)
+            steps.append(("test", i, tests[gid]))
+        elif cell.cell_type == "code":
+            steps.append(("run", i, None))
+        else:
+            steps.append(("keep", i, None))
+    for gid, test in tests.items():
+        if gid not in placed:
+            warnings.append(f"test cell {gid!r} was deleted; the original test was run at the "
+                            "end of the notebook")
+            steps.append(("test", None, test))
+    return steps, warnings
+
+
+def _clean_cell(cell, source):
+    """A copy of a student cell with nbgrader metadata only where the source defines it."""
+    cell = copy.deepcopy(cell)
+    gid = nbgrader_meta(cell).get("grade_id")
+    cell.metadata.pop("nbgrader", None)
+    if gid in source.metadata and gid not in source.tests:
+        cell.metadata["nbgrader"] = copy.deepcopy(source.metadata[gid])
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def _error_output(ename, evalue):
+    from nbformat.v4 import new_output
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _outputs(reply):
+    from nbformat.v4 import new_output
+    outputs = []
+    for name in ("stdout", "stderr"):
+        text = reply.get(name)
+        if isinstance(text, str) and text:
+            outputs.append(new_output("stream", name=name, text=text))
+    error = reply.get("error")
+    if error:
+        outputs.append(_error_output(str(error[0])[:100], str(error[1])[:2000]))
+    return outputs
+
+
+def _test_cell(test, entry, printed):
+    from nbformat.v4 import new_code_cell, new_output
+    cell = new_code_cell(test.released)
+    cell.metadata["nbgrader"] = copy.deepcopy(test.metadata)
+    outputs = []
+    if printed:
+        outputs.append(new_output("stream", name="stdout", text=printed[:20_000]))
+    if entry["status"] != "passed":
+        ename = {"failed": "CheckFailed", "forbidden": "CheckFailed", "timeout": "Timeout"}.get(
+            entry["status"], "GradingError")
+        outputs.append(_error_output(ename, entry["message"]))
+    cell.outputs = outputs
+    return cell
+
+
+def now():
+    return time.monotonic()

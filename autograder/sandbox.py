@@ -1,0 +1,306 @@
+"""Start and drive the bubblewrap sandbox in which student code runs (the trusted side).
+
+One `Sandbox` is one bwrap process with its own user, PID, network, IPC and mount namespaces,
+running sandbox_kernel.py as a pre-warmed fork server. `Sandbox.session(limits)` forks a fresh
+child for one submission and returns a `Session` that talks to it over a private socket.
+
+What the student process sees: the interpreter's prefix, the virtualenv and the convlib package,
+all read-only; /usr read-only; a private size-limited /tmp (its only writable place); its own
+/proc and a minimal /dev. Not the repository, the course folder, the gradebook or other
+submissions. It runs as an unprivileged uid, without network, under rlimits, and a wall clock
+enforced from outside: on a timeout the whole sandbox (its PID namespace) is killed with SIGKILL.
+
+`unsandboxed=True` runs the same server directly, for machines without bwrap, when the
+instructor asks for it explicitly (the grader then warns loudly).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import channel
+
+HERE = Path(__file__).resolve().parent
+KERNEL = HERE / "sandbox_kernel.py"
+INSIDE = "/opt/grader"  # where the kernel, the channel module and convlib appear in the sandbox
+UID = 65534  # nobody
+
+
+@dataclass
+class Limits:
+    memory_bytes: int = 1536 * 2**20  # address space on top of the pre-warmed imports
+    cpu_seconds: int = 120
+    file_bytes: int = 64 * 2**20
+    processes: int = 64
+    output_chars: int = 1_000_000
+    tmp_bytes: int = 512 * 2**20
+    call_timeout: float = 30.0
+    notebook_timeout: float = 120.0
+    start_timeout: float = 120.0
+
+
+class SandboxError(Exception):
+    """The sandbox could not be started, or broke the protocol."""
+
+
+class SandboxDied(Exception):
+    """The student process ended (os._exit, a signal, a crash) while the grader waited for it."""
+
+
+class SandboxTimeout(Exception):
+    """The student process did not answer in time; the sandbox has been killed."""
+
+
+def bwrap_available():
+    return shutil.which("bwrap") is not None
+
+
+def convlib_dir():
+    import convlib
+    return Path(convlib.__file__).resolve().parent
+
+
+def bwrap_command(ctrl_fd, limits):
+    """The bwrap command line: read-only binds of only what Python needs."""
+    prefixes = []
+    for p in (sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(
+            os.path.realpath(sys.executable))):
+        p = os.path.realpath(p)
+        if not any(p == q or p.startswith(q + os.sep) for q in prefixes + ["/usr"]):
+            prefixes.append(p)
+    cmd = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session",
+           "--uid", str(UID), "--gid", str(UID), "--hostname", "sandbox",
+           "--ro-bind", "/usr", "/usr"]
+    for link in ("lib", "lib64", "bin", "sbin"):
+        if os.path.islink(f"/{link}"):
+            cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        elif os.path.isdir(f"/{link}"):
+            cmd += ["--ro-bind", f"/{link}", f"/{link}"]
+    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/alternatives"):
+        if os.path.exists(etc):
+            cmd += ["--ro-bind", etc, etc]
+    for p in prefixes:
+        cmd += ["--ro-bind", p, p]
+    # The venv's python is a symlink into the base prefix: bind the venv itself too.
+    venv = os.path.abspath(sys.prefix)
+    if venv not in prefixes and os.path.realpath(venv) != venv:
+        cmd += ["--ro-bind", venv, venv]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+            "--ro-bind", str(KERNEL), f"{INSIDE}/sandbox_kernel.py",
+            "--ro-bind", str(HERE / "channel.py"), f"{INSIDE}/lib/_grader_channel.py",
+            "--ro-bind", str(convlib_dir()), f"{INSIDE}/lib/convlib",
+            "--chdir", "/tmp", "--clearenv"]
+    env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+           "MPLCONFIGDIR": "/tmp/.mpl", "IPYTHONDIR": "/tmp/.ipython", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1"}
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    python = os.path.abspath(sys.executable)
+    cmd += ["--", python, "-s", f"{INSIDE}/sandbox_kernel.py", str(ctrl_fd)]
+    return cmd
+
+
+def unsandboxed_command(ctrl_fd, workdir):
+    """The same fork server without any isolation (only with --unsandboxed)."""
+    lib = Path(workdir) / "lib"
+    lib.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "channel.py", lib / "_grader_channel.py")
+    shutil.copy(KERNEL, Path(workdir) / "sandbox_kernel.py")
+    if not (lib / "convlib").exists():
+        os.symlink(convlib_dir(), lib / "convlib")
+    return [sys.executable, "-s", str(Path(workdir) / "sandbox_kernel.py"), str(ctrl_fd)]
+
+
+class Sandbox:
+    """One sandboxed fork server; restart() replaces it after a timeout or a crash."""
+
+    def __init__(self, limits=None, unsandboxed=False):
+        self.limits = limits or Limits()
+        self.unsandboxed = unsandboxed
+        self.proc = None
+        self.ctrl = None
+        self._tmp = None
+
+    def start(self):
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "JUPYTER"))}
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
+        if self.unsandboxed:
+            self._tmp = tempfile.mkdtemp(prefix="grader-unsandboxed-")
+            cmd = unsandboxed_command(child.fileno(), self._tmp)
+            env.update(HOME=self._tmp, MPLCONFIGDIR=self._tmp + "/mpl",
+                       IPYTHONDIR=self._tmp + "/ipython")
+            cwd = self._tmp
+        else:
+            cmd = bwrap_command(child.fileno(), self.limits)
+            cwd = "/"
+        self.proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True, env=env, cwd=cwd)
+        child.close()
+        self.ctrl = parent
+        reply = self._ctrl_recv(self.limits.start_timeout)
+        if not reply or not reply.get("ready"):
+            err = self._stderr_tail()
+            self.kill()
+            raise SandboxError(f"the sandbox did not start: {err}")
+        return self
+
+    def _stderr_tail(self):
+        try:
+            self.proc.kill()
+            _, err = self.proc.communicate(timeout=5)
+            return (err or b"").decode(errors="replace")[-2000:]
+        except Exception as exc:  # noqa: BLE001
+            return str(exc)
+
+    def _ctrl_recv(self, timeout):
+        ready, _, _ = select.select([self.ctrl], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            data = self.ctrl.recv(65536)
+        except OSError:
+            return None
+        if not data:
+            return None
+        try:
+            msg = json.loads(data)
+        except ValueError:
+            return None
+        return msg if isinstance(msg, dict) else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def session(self):
+        """Fork a fresh student process; return its Session."""
+        if not self.alive():
+            self.restart()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        msg = json.dumps({"op": "fork", "limits": asdict(self.limits)}).encode()
+        try:
+            socket.send_fds(self.ctrl, [msg], [theirs.fileno()])
+        except OSError:
+            theirs.close()
+            mine.close()
+            self.restart()
+            return self.session()
+        theirs.close()
+        return Session(self, mine)
+
+    def kill(self):
+        """Kill the whole sandbox: bwrap's PID namespace dies with it."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            if self.proc.stderr:
+                self.proc.stderr.close()
+        if self.ctrl is not None:
+            self.ctrl.close()
+        self.proc = self.ctrl = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def restart(self):
+        self.kill()
+        self.start()
+
+    close = kill
+
+
+class Session:
+    """One submission's student process. Every request has a wall-clock deadline."""
+
+    def __init__(self, sandbox, sock):
+        self.sandbox = sandbox
+        self.sock = sock
+        self.deadline = time.monotonic() + sandbox.limits.notebook_timeout
+        self.dead = None  # why the process is gone, once it is
+        self.flags = set()
+
+    def request(self, header, blobs=(), timeout=None):
+        if self.dead:
+            raise SandboxDied(self.dead)
+        limit = self.sandbox.limits.call_timeout if timeout is None else timeout
+        remaining = self.deadline - time.monotonic()
+        wait = min(limit, remaining)
+        if wait <= 0:
+            self._timeout("the notebook's time limit")
+        try:
+            self.sock.settimeout(wait)
+            channel.send(self.sock, header, blobs)
+            reply, out = channel.recv(self.sock, max_bytes=256 * 2**20)
+        except TimeoutError:
+            which = "the notebook's time limit" if remaining <= limit else "the time limit per call"
+            self._timeout(which)
+        except (EOFError, ConnectionError, BrokenPipeError):
+            self.dead = "the notebook's process ended (os._exit, a signal or a crash)"
+            self.flags.add("crashed")
+            raise SandboxDied(self.dead) from None
+        except channel.ChannelError as err:
+            self.dead = f"the notebook's process sent malformed data ({err})"
+            self.flags.add("crashed")
+            self.sandbox.kill()
+            raise SandboxDied(self.dead) from None
+        if reply.get("output_flooded"):
+            self.flags.add("output_limit")
+        if reply.get("memory_error"):
+            self.flags.add("memory_limit")
+        return reply, out
+
+    def _timeout(self, which):
+        self.dead = f"stopped at {which}"
+        self.flags.add("timeout")
+        self.sandbox.kill()  # the student process may ignore every signal: kill it all
+        raise SandboxTimeout(self.dead)
+
+    def close(self):
+        """End the student process; make sure nothing of it survives into the next one."""
+        if self.sock is None:
+            return
+        try:
+            if not self.dead:
+                self.sock.settimeout(2)
+                channel.send(self.sock, {"op": "exit"})
+        except OSError:
+            pass
+        self.sock.close()
+        self.sock = None
+        sandbox = self.sandbox
+        if not sandbox.alive():
+            sandbox.kill()
+            return
+        done = sandbox._ctrl_recv(15)
+        if not done or not done.get("done"):
+            # the fork server itself was killed or is stuck: start a fresh sandbox next time
+            if not self.dead:
+                self.flags.add("crashed")
+            sandbox.kill()
+            return
+        if done.get("signal") in (signal.SIGKILL, signal.SIGXCPU) and not self.dead:
+            self.flags.add("crashed")

@@ -1,0 +1,60 @@
+"""The trusted static from-scratch analysis: forbidden calls reachable from the graded function
+are found through aliases, helpers, getattr and patched modules; the student's own checks in
+other cells are not held against them."""
+
+import pytest
+
+from autograder.grade_static import scan_from_scratch
+from convlib.checks import FORBIDDEN_CONV_CALLS
+
+SETUP = (1, "import numpy as np\nimport torch\nimport scipy.signal\n"
+            "import torch.nn.functional as F")
+LOOPS = (2, "def conv2d(x, k):\n    out = np.zeros((2, 2))\n    for i in range(2):\n"
+            "        for j in range(2):\n            out[i, j] = np.sum(x[i:i+2, j:j+2] * k)\n"
+            "    return out")
+
+
+def scan(*cells):
+    return scan_from_scratch([SETUP, *cells], "conv2d", FORBIDDEN_CONV_CALLS)
+
+
+def test_plain_loops_and_fft_are_clean():
+    assert scan(LOOPS) == []
+    assert scan((2, "def conv2d(x, k):\n    return np.real(np.fft.ifft2(np.fft.fft2(x)))")) == []
+
+
+def test_the_students_own_scipy_comparison_in_another_cell_does_not_count():
+    check = (3, "from scipy.signal import correlate2d\nprint(correlate2d(1, 2), conv2d(1, 2))")
+    assert scan(LOOPS, check) == []
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("def conv2d(x, k):\n    return scipy.signal.correlate2d(x, k, 'valid')",
+     "scipy.signal.correlate2d"),
+    ("from scipy.signal import convolve2d as c\ndef conv2d(x, k):\n    return c(x, k)",
+     "scipy.signal"),
+    ("def conv2d(x, k):\n    return F.conv2d(x[None, None], k[None, None])",
+     "torch.nn.functional.conv2d"),
+    ("G = F\ndef conv2d(x, k):\n    return G.conv2d(x, k)", "torch.nn.functional.conv2d"),
+    ("def conv2d(x, k):\n    return helper(x, k)\ndef helper(a, b):\n    return np.convolve(a, b)",
+     "numpy.convolve"),
+    ("def conv2d(x, k):\n    return getattr(scipy.signal, 'correlate' + '2d')(x, k)",
+     "computed attribute name"),
+    ("def conv2d(x, k):\n    return eval('scipy.signal.correlate2d')(x, k)", "eval"),
+    ("def conv2d(x, k):\n    return torch.nn.Conv2d(1, 1, 3)(x)", "torch.nn.Conv2d"),
+    ("import convlib\ndef conv2d(x, k):\n    return convlib.conv2d(x, k)", "convlib.conv2d"),
+])
+def test_forbidden_calls_reachable_from_the_function_are_named(code, expected):
+    findings = scan((2, code))
+    assert findings and expected in findings[0]
+
+
+def test_a_module_patched_in_another_cell_is_followed():
+    patch = (3, "np.sum = scipy.signal.correlate2d")
+    findings = scan(LOOPS, patch)
+    assert findings and "scipy.signal.correlate2d" in findings[0] and "cell 3" in findings[0]
+
+
+def test_cells_with_magics_are_still_analysed():
+    code = (2, "%matplotlib inline\ndef conv2d(x, k):\n    return scipy.signal.correlate2d(x, k)")
+    assert scan(code)
