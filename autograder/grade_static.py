@@ -21,6 +21,7 @@ reachable from the function and do not count.
 from __future__ import annotations
 
 import ast
+import symtable
 
 DYNAMIC = {"eval", "exec", "compile", "__import__", "importlib", "globals", "vars", "locals",
            "__builtins__", "__loader__", "__spec__"}
@@ -96,8 +97,46 @@ def _mutated_roots(stmt):
     return roots
 
 
+def _global_refs(stmt):
+    """Names a top-level statement reads from the notebook's global namespace (function
+    parameters and local variables excluded)."""
+    try:
+        table = symtable.symtable(ast.unparse(stmt), "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError):
+        return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    refs = set()
+
+    def visit(t, top):
+        for sym in t.get_symbols():
+            if sym.is_referenced() and (top or sym.is_global() or sym.is_declared_global()):
+                refs.add(sym.get_name())
+        for child in t.get_children():
+            visit(child, False)
+
+    visit(table, True)
+    return refs
+
+
+def _locals_of_functions(stmt):
+    """Parameters and plain local variables of the functions and lambdas inside `stmt`."""
+    params, assigned = set(), set()
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]:
+                if arg is not None:
+                    params.add(arg.arg)
+            body = node.body if isinstance(node.body, list) else [node.body]
+            for part in body:
+                for sub in ast.walk(part):
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                        assigned.add(sub.id)
+    return params, assigned
+
+
 class Scanner:
     def __init__(self, sources, forbidden):
+        self.shadowed = set()
         self.forbidden = list(forbidden)
         self.exact = {f for f in self.forbidden if not f.endswith(".*")}
         self.prefixes = [f[:-2] for f in self.forbidden if f.endswith(".*")]
@@ -112,14 +151,15 @@ class Scanner:
         for _, stmt in self.statements:
             for node in ast.walk(stmt):
                 self._note_alias(node)
+        assigns = [node for _, stmt in self.statements for node in ast.walk(stmt)
+                   if isinstance(node, ast.Assign) and len(node.targets) == 1
+                   and isinstance(node.targets[0], ast.Name)]
         for _ in range(3):  # F = torch.nn.functional; G = F
-            for _, stmt in self.statements:
-                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
-                        stmt.targets[0], ast.Name):
-                    parts = _dotted(stmt.value)
-                    if parts:
-                        for full in self._resolve(parts):
-                            self.aliases.setdefault(stmt.targets[0].id, set()).add(full)
+            for node in assigns:
+                parts = _dotted(node.value)
+                if parts:
+                    for full in self._resolve(parts):
+                        self.aliases.setdefault(node.targets[0].id, set()).add(full)
 
     def _note_alias(self, node):
         if isinstance(node, ast.Import):
@@ -169,14 +209,14 @@ class Scanner:
                     continue
                 seen_ids.add(id(item[1]))
                 found.append(item)
-                for node in ast.walk(item[1]):
-                    if isinstance(node, ast.Name):
-                        todo.append(node.id)
+                todo.extend(_global_refs(item[1]))
         return found
 
     def scan(self, name):
         findings = []
         for number, stmt in self.reachable(name):
+            params, assigned = _locals_of_functions(stmt)
+            self.shadowed = params | (assigned - set(self.aliases))
             parents = {}
             for node in ast.walk(stmt):
                 for child in ast.iter_child_nodes(node):
@@ -198,8 +238,8 @@ class Scanner:
             if isinstance(parent, ast.Attribute) and parent.value is node:
                 return  # only the longest chain counts
             parts = _dotted(node)
-            if not parts:
-                return
+            if not parts or parts[0] in self.shadowed:
+                return  # a parameter or local variable, e.g. `kernel`, not a module
             if isinstance(node, ast.Name) and node.id in DYNAMIC:
                 yield f"dynamic code `{node.id}`"
                 return
@@ -220,7 +260,7 @@ class Scanner:
                 yield "getattr with a computed attribute name"
                 return
             parts = _dotted(node.args[0])
-            if parts:
+            if parts and parts[0] not in self.shadowed:
                 for full in self._resolve(parts + [attr.value]):
                     hit = self._hit(full, whole=True)
                     if hit:

@@ -302,5 +302,8 @@ class Session:
                 self.flags.add("crashed")
             sandbox.kill()
             return
+        if done.get("process_limit"):
+            self.flags.add("crashed")
+            self.dead = self.dead or "too many processes: the notebook's processes were killed"
         if done.get("signal") in (signal.SIGKILL, signal.SIGXCPU) and not self.dead:
             self.flags.add("crashed")

@@ -377,6 +377,33 @@ def cleanup():
                 pass
 
 
+def watch(pid, limit):
+    """Wait for the child; meanwhile count the sandbox's processes and kill them all when they
+    exceed `limit`. (RLIMIT_NPROC does the same job but is not enforced when the grader runs as
+    root, whose uid the sandbox's user namespace maps to.) Returns (wait status, over limit)."""
+    me, over = os.getpid(), False
+    while True:
+        try:
+            done, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0, over
+        if done == pid:
+            return status, over
+        if done:
+            continue  # an orphan of the child, reaped (we are the sandbox's subreaper)
+        try:
+            count = sum(1 for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me))
+        except OSError:
+            count = 0
+        if count > limit:
+            over = True
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.01)
+
+
 def main():
     import json
     ctrl = socket.socket(fileno=int(sys.argv[1]))
@@ -406,10 +433,11 @@ def main():
             finally:
                 os._exit(70)
         os.close(fds[0])
-        _, status = os.waitpid(pid, 0)
+        status, over = watch(pid, msg["limits"]["processes"])
         cleanup()
         ended = {"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                 "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None}
+                 "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                 "process_limit": over}
         ctrl.send(json.dumps({"done": True, **ended}).encode())
 
 

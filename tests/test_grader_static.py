@@ -58,3 +58,16 @@ def test_a_module_patched_in_another_cell_is_followed():
 def test_cells_with_magics_are_still_analysed():
     code = (2, "%matplotlib inline\ndef conv2d(x, k):\n    return scipy.signal.correlate2d(x, k)")
     assert scan(code)
+
+
+def test_a_parameter_named_like_an_imported_helper_is_not_that_helper():
+    setup = (1, "import torch\nfrom convlib import correlate2d, kernel")
+    code = (2, "def conv2d(image, kernel):\n    M, N = kernel.shape\n"
+               "    return (image.unfold(0, M, 1).unfold(1, N, 1) * kernel).sum((-1, -2))")
+    assert scan_from_scratch([setup, code], "conv2d", FORBIDDEN_CONV_CALLS) == []
+
+
+def test_an_import_inside_the_function_is_followed():
+    code = (2, "def conv2d(x, k):\n    import scipy.signal as ss\n"
+               "    return ss.correlate2d(x, k)")
+    assert "scipy.signal.correlate2d" in scan(code)[0]
