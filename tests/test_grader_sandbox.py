@@ -138,7 +138,8 @@ for _ in range(3):
     try:
         reply = run(second, """
 import os
-others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())]
+mine = (1, os.getpid(), os.getppid())
+others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
 print(others)
 print(os.path.exists("/tmp/left-behind"), os.path.exists("/dev/shm/left-behind"))
 print(sorted(os.listdir("/tmp")) == [os.path.basename(os.getcwd())])
