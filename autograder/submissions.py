@@ -394,7 +394,8 @@ VARIANTS = dict([
     _v("attack_output_flood", "correct conv2d + prints 20 MB", LOOPS_SEED,
        extra=(OUTPUT_FLOOD,), expect="full", flags=("output_limit",)),
     _v("attack_fork_sleepers", "stub + forks sleeping, detached children until refused",
-       STUB, extra=(FORK_SLEEPERS,), expect="no_gain", baseline="not_implemented"),
+       STUB, extra=(FORK_SLEEPERS,), expect="no_gain", baseline="not_implemented",
+       may_flag=("crashed",)),  # crashed: stopped by the process watchdog
     _v("attack_edit_test", "stub + test cells replaced by `pass`", STUB, expect="no_gain",
        baseline="not_implemented", edit="edit_tests", flags=("tampered",)),
     _v("attack_relabel_test", "stub + test cells re-labelled as solution cells with `pass`",
