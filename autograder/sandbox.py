@@ -1,14 +1,16 @@
 """Start and drive the bubblewrap sandbox in which student code runs (the trusted side).
 
-One `Sandbox` is one bwrap process with its own user, PID, network, IPC and mount namespaces,
+One `Sandbox` is one bwrap process with its own PID, network, IPC and mount namespaces,
 running sandbox_kernel.py as a pre-warmed fork server. `Sandbox.session(limits)` forks a fresh
 child for one submission and returns a `Session` that talks to it over a private socket.
 
 What the student process sees: the interpreter's prefix, the virtualenv and the convlib package,
 all read-only; /usr read-only; a private size-limited /tmp (its only writable place); its own
 /proc and a minimal /dev. Not the repository, the course folder, the gradebook or other
-submissions. It runs as an unprivileged uid, without network, under rlimits, and a wall clock
-enforced from outside: on a timeout the whole sandbox (its PID namespace) is killed with SIGKILL.
+submissions. It runs as an unprivileged real uid (`nobody`; when the grader runs as root, bwrap
+runs privileged and `setpriv` drops every right before Python starts, otherwise bwrap maps the
+user into a user namespace), without network, under rlimits, and a wall clock enforced from
+outside: on a timeout the whole sandbox (its PID namespace) is killed with SIGKILL.
 
 `unsandboxed=True` runs the same server directly, for machines without bwrap, when the
 instructor asks for it explicitly (the grader then warns loudly).
@@ -63,12 +65,45 @@ class SandboxTimeout(Exception):
 
 
 def bwrap_available():
+    """bwrap, and (when the grader runs as root) setpriv to drop to an unprivileged uid."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return False
     return shutil.which("bwrap") is not None
 
 
 def convlib_dir():
     import convlib
     return Path(convlib.__file__).resolve().parent
+
+
+def parent_dirs(cmd):
+    """`--dir` options making every parent of a mount point world-traversable (0755): privileged
+    bwrap creates them 0700, which the unprivileged student uid could not enter."""
+    targets, i = [], 0
+    takes_two = {"--ro-bind", "--bind", "--symlink"}
+    takes_one = {"--proc", "--dev", "--tmpfs"}
+    while i < len(cmd):
+        if cmd[i] in takes_two:
+            targets.append(cmd[i + 2])
+            i += 3
+        elif cmd[i] in takes_one:
+            targets.append(cmd[i + 1])
+            i += 2
+        else:
+            i += 1
+    parents = set()
+    for target in targets:
+        parent = os.path.dirname(target)
+        while parent not in ("/", ""):
+            parents.add(parent)
+            parent = os.path.dirname(parent)
+    mounted = set(targets)
+    out = []
+    for parent in sorted(parents, key=lambda d: (d.count("/"), d)):
+        if any(parent == m or parent.startswith(m + "/") for m in mounted):
+            continue
+        out += ["--perms", "0755", "--dir", parent]
+    return out
 
 
 def bwrap_command(ctrl_fd, limits):
@@ -79,9 +114,20 @@ def bwrap_command(ctrl_fd, limits):
         p = os.path.realpath(p)
         if not any(p == q or p.startswith(q + os.sep) for q in prefixes + ["/usr"]):
             prefixes.append(p)
-    cmd = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session",
-           "--uid", str(UID), "--gid", str(UID), "--hostname", "sandbox",
-           "--ro-bind", "/usr", "/usr"]
+    as_root = os.geteuid() == 0
+    if as_root:
+        # Real root must never run student code: inside a user namespace it would still be uid 0
+        # to the kernel (RLIMIT_NPROC unenforced; an escape could signal any host process). bwrap
+        # runs privileged, without a user namespace, so it can bind the interpreter even from a
+        # folder only root may enter (e.g. a pyenv under /root); setpriv then drops, inside, to
+        # the real uid `nobody` with no capability at all before Python starts.
+        cmd = [shutil.which("bwrap"), "--unshare-pid", "--unshare-net", "--unshare-ipc",
+               "--unshare-uts", "--unshare-cgroup-try", "--cap-add", "CAP_SETUID",
+               "--cap-add", "CAP_SETGID"]
+    else:
+        cmd = [shutil.which("bwrap"), "--unshare-all", "--uid", str(UID), "--gid", str(UID)]
+    cmd += ["--die-with-parent", "--new-session", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr"]
     for link in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink(f"/{link}"):
             cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -97,11 +143,12 @@ def bwrap_command(ctrl_fd, limits):
     if venv not in prefixes and os.path.realpath(venv) != venv:
         cmd += ["--ro-bind", venv, venv]
     cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
             "--ro-bind", str(KERNEL), f"{INSIDE}/sandbox_kernel.py",
             "--ro-bind", str(HERE / "channel.py"), f"{INSIDE}/lib/_grader_channel.py",
             "--ro-bind", str(convlib_dir()), f"{INSIDE}/lib/convlib",
             "--chdir", "/tmp", "--clearenv"]
+    cmd[1:1] = parent_dirs(cmd)
     env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/.mpl", "IPYTHONDIR": "/tmp/.ipython", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
@@ -109,7 +156,11 @@ def bwrap_command(ctrl_fd, limits):
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     python = os.path.abspath(sys.executable)
-    cmd += ["--", python, "-s", f"{INSIDE}/sandbox_kernel.py", str(ctrl_fd)]
+    cmd += ["--"]
+    if as_root:
+        cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={UID}", f"--regid={UID}",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    cmd += [python, "-s", f"{INSIDE}/sandbox_kernel.py", str(ctrl_fd), "--sandboxed"]
     return cmd
 
 

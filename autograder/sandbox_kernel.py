@@ -1,6 +1,6 @@
 """The student side of grading: a pre-warmed fork server that runs inside the bubblewrap sandbox.
 
-    python sandbox_kernel.py CONTROL_FD
+    python sandbox_kernel.py CONTROL_FD [--sandboxed]
 
 Started once per grading worker (see sandbox.py). It imports numpy, scipy, torch, matplotlib,
 IPython and convlib once, then for each submission receives a fresh private socket over the
@@ -361,14 +361,63 @@ def do_call(ns, msg, blobs, error_of):
 
 # ----------------------------------------------------------------------------- the server
 
-def cleanup():
-    """Kill every process but ourselves and init, reap them, empty the writable folders."""
-    me = os.getpid()
-    for _ in range(500):
+# Whether this server runs inside the sandbox's own PID namespace (then every other process but
+# init is the student's and may be killed with kill(-1)). Set in main() from the command line and
+# checked against reality: outside a fresh PID namespace, kill(-1) would hit every process this
+# uid may signal on the machine (for root: all of them), so only our own descendants are touched.
+SANDBOXED = False
+
+
+def in_own_pid_namespace():
+    """True when we are bwrap's child in a fresh PID namespace (pid 1 is bwrap, we are near it)."""
+    return os.getppid() == 1 and os.getpid() < 10
+
+
+def descendants():
+    """Pids of our descendants (orphans of the student reparent to us: we are a subreaper)."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            parent_of[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    me, found, frontier = os.getpid(), set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parent_of.items() if ppid in frontier} - found - {me}
+        found |= frontier
+    return found
+
+
+def others():
+    """The processes that belong to student code: in the sandbox, all but init and us."""
+    if SANDBOXED:
+        me = os.getpid()
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+    return sorted(descendants())
+
+
+def kill_others():
+    if SANDBOXED:
         try:
             os.kill(-1, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        return
+    for pid in descendants():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def cleanup():
+    """Kill every student process, reap them, empty the writable folders (in the sandbox)."""
+    for _ in range(500):
+        kill_others()
         while True:
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -376,10 +425,11 @@ def cleanup():
                 break
             if pid == 0:
                 break
-        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
-        if not others:
+        if not others():
             break
         time.sleep(0.005)
+    if not SANDBOXED:
+        return  # /tmp and /dev/shm are the machine's own: never empty them
     for folder in ("/tmp", "/dev/shm"):
         try:
             entries = os.listdir(folder)
@@ -397,10 +447,10 @@ def cleanup():
 
 
 def watch(pid, limit):
-    """Wait for the child; meanwhile count the sandbox's processes and kill them all when they
-    exceed `limit`. (RLIMIT_NPROC does the same job but is not enforced when the grader runs as
-    root, whose uid the sandbox's user namespace maps to.) Returns (wait status, over limit)."""
-    me, over = os.getpid(), False
+    """Wait for the child; meanwhile count the student's processes and kill them all when they
+    exceed `limit` (RLIMIT_NPROC does the same per uid; this also catches processes that exit
+    and respawn). Returns (wait status, over limit)."""
+    over = False
     while True:
         try:
             done, status = os.waitpid(-1, os.WNOHANG)
@@ -411,21 +461,23 @@ def watch(pid, limit):
         if done:
             continue  # an orphan of the child, reaped (we are the sandbox's subreaper)
         try:
-            count = sum(1 for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me))
+            count = len(others())
         except OSError:
             count = 0
         if count > limit:
             over = True
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_others()
         time.sleep(0.01)
 
 
 def main():
     import json
+    global SANDBOXED
     ctrl = socket.socket(fileno=int(sys.argv[1]))
+    SANDBOXED = sys.argv[2:3] == ["--sandboxed"] and in_own_pid_namespace()
+    if sys.argv[2:3] == ["--sandboxed"] and not SANDBOXED:
+        ctrl.send(json.dumps({"ready": False, "error": "not in a private PID namespace"}).encode())
+        os._exit(1)
     shell = prewarm()
     prctl(PR_SET_DUMPABLE, 0)  # student processes of the same uid cannot read our memory/fds
     prctl(PR_SET_CHILD_SUBREAPER, 1)

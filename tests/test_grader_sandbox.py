@@ -248,3 +248,71 @@ def test_the_grader_process_environment_does_not_leak_in(sandbox, monkeypatch):
         session.close()
     assert "GRADER_SECRET_TOKEN" not in reply["stdout"]
     assert os.environ["GRADER_SECRET_TOKEN"] == "abc"
+
+
+def descendants(pid):
+    """(pid, real uid, command) of every host process below `pid`, read from the host's /proc."""
+    children, info = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+        info[int(entry)] = (uid, stat[stat.index("(") + 1:stat.rindex(")")])
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append((p, *info[p]))
+        todo += children.get(p, [])
+    return out
+
+
+def test_student_code_runs_as_an_unprivileged_real_uid(sandbox):
+    session = sandbox.session()
+    try:
+        run(session, "x = 1")
+        below = descendants(sandbox.proc.pid)
+    finally:
+        session.close()
+    pythons = [(pid, uid) for pid, uid, comm in below if comm.startswith("python")]
+    assert len(pythons) >= 2, below  # the fork server and the student's process
+    assert all(uid != 0 for _, uid in pythons), below
+
+
+def test_kill_1_and_kill_minus_1_from_student_code_hurt_nothing_outside(sandbox):
+    import subprocess
+    root_canary = subprocess.Popen(["sleep", "120"])
+    nobody_canary = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534",
+                                      "--clear-groups", "sleep", "120"])
+    try:
+        session = sandbox.session()
+        try:
+            run(session, """
+import os, signal
+for target in (1, -1, os.getppid()):
+    try:
+        os.kill(target, signal.SIGKILL)
+    except OSError as err:
+        print(target, type(err).__name__)
+""")
+        except SandboxDied:
+            pass
+        session.close()
+        time.sleep(0.5)
+        assert root_canary.poll() is None and nobody_canary.poll() is None
+        assert Path("/proc/1").exists()
+        again = sandbox.session()  # the grader goes on (restarting the sandbox if needed)
+        try:
+            assert run(again, "print(2 + 2)")["stdout"] == "4\n"
+        finally:
+            again.close()
+    finally:
+        for canary in (root_canary, nobody_canary):
+            canary.kill()
+            canary.wait()
