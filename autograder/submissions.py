@@ -310,6 +310,8 @@ def _v(*args, **kwargs):
 VARIANTS = dict([
     # honest: full marks
     _v("loops_seed", "the seed's nested loops, torch.zeros float32", LOOPS_SEED),
+    _v("loops_using_setup_imports", "the seed's loops relying on the notebook's own setup "
+       "cell for `import torch`", LOOPS_SEED.replace("import torch\n\n", "")),
     _v("vectorised_windows", "unfold into windows, multiply, sum", VECTORISED),
     _v("numpy_inside_torch", "numpy sliding windows and einsum inside, torch out", NUMPY_INSIDE),
     _v("fft", "FFT-based, with floating-point error", FFT),
@@ -648,7 +650,7 @@ def fixture_source_notebook():
 
     cells = [
         new_markdown_cell("# 2-D convolution, from scratch\n\nWrite `conv2d(image, kernel)`."),
-        new_code_cell("import numpy as np\nimport torch"),
+        new_code_cell("%matplotlib inline\nimport numpy as np\nimport torch"),
         meta(new_code_cell(_FIXTURE_SOLUTION), "conv2d", False, True),
         meta(new_code_cell(_FIXTURE_TEST), "test_conv2d", True, False, 4.0, True),
         meta(new_code_cell(_FIXTURE_SCRATCH), "test_conv2d_from_scratch", True, False, 2.0, True),
