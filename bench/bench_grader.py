@@ -44,6 +44,8 @@ def env_for(tmp):
                  "MPLCONFIGDIR"):
         env.setdefault(name, str(Path(tmp) / name.lower()))
     env.setdefault("MPLBACKEND", "Agg")
+    # stock nbgrader's kernel imports convlib like a student's kernel: from the repository
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
 
 
