@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import grade_cells
 from .grade_cells import load_source_notebook
-from .sandbox import Limits, Sandbox, SandboxError, bwrap_available
+from .sandbox import Limits, Sandbox, SandboxError, bwrap_available, can_drop_to_nobody
 
 GRADER_VERSION = "1"
 MAX_NOTEBOOK_BYTES = 5 * 2**20
@@ -335,6 +335,9 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
                          "--unsandboxed to grade WITHOUT isolation (only for code you trust).")
     if unsandboxed:
         log(WARNING_BANNER)
+        if os.geteuid() == 0 and not can_drop_to_nobody():
+            log("!!  AND AS ROOT: the interpreter cannot run as `nobody` here, so student code "
+                "has root's rights over the whole machine.")
     sources = load_sources(source_folder(course, assignment, source_dir))
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     course_id = course_config(course, "course_id")
