@@ -165,8 +165,10 @@ def bwrap_command(ctrl_fd, limits):
     return cmd
 
 
-SETPRIV = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-           "--bounding-set=-all", "--"]
+# Drop to the real uid `nobody`: no groups, no capability now or ever (bounding set empty, and
+# no setuid binary can give any back: no_new_privs; bwrap's mounts are nosuid as well).
+SETPRIV = [f"--reuid={UID}", f"--regid={UID}", "--clear-groups", "--no-new-privs",
+           "--inh-caps=-all", "--bounding-set=-all", "--"]
 
 
 def can_drop_to_nobody():

@@ -277,12 +277,18 @@ def test_student_code_runs_as_an_unprivileged_real_uid(sandbox):
     session = sandbox.session()
     try:
         run(session, "x = 1")
-        below = descendants(sandbox.proc.pid)
+        pythons = [(pid, uid) for pid, uid, comm in descendants(sandbox.proc.pid)
+                   if comm.startswith("python")]
+        statuses = [dict(line.split(":\t", 1) for line in
+                         Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+                    for pid, _ in pythons]
     finally:
         session.close()
-    pythons = [(pid, uid) for pid, uid, comm in below if comm.startswith("python")]
-    assert len(pythons) >= 2, below  # the fork server and the student's process
-    assert all(uid != 0 for _, uid in pythons), below
+    assert len(pythons) >= 2, pythons  # the fork server and the student's process
+    assert all(uid != 0 for _, uid in pythons), pythons
+    for status in statuses:  # no capability, and no setuid binary can give one back
+        assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0, status
+        assert status["NoNewPrivs"].strip() == "1", status
 
 
 def test_kill_1_and_kill_minus_1_from_student_code_hurt_nothing_outside(sandbox):
