@@ -66,6 +66,20 @@ class SandboxTimeout(Exception):
     """The student process did not answer in time; the sandbox has been killed."""
 
 
+def tasks_of_uid(uid):
+    """How many tasks (threads included, as RLIMIT_NPROC counts them) run as real uid `uid`."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
 def bwrap_available():
     """bwrap, and (when the grader runs as root) setpriv to drop to an unprivileged uid."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
@@ -268,7 +282,12 @@ class Sandbox:
         if not self.alive():
             self.restart()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        msg = json.dumps({"op": "fork", "limits": asdict(self.limits)}).encode()
+        limits = asdict(self.limits)
+        # RLIMIT_NPROC counts every task of the real uid on the machine: allow `processes` more
+        # than that uid already runs (other workers' sandboxes, the user's own programs).
+        limits["nproc"] = self.limits.processes + tasks_of_uid(
+            UID if os.geteuid() == 0 else os.getuid())
+        msg = json.dumps({"op": "fork", "limits": limits}).encode()
         try:
             socket.send_fds(self.ctrl, [msg], [theirs.fileno()])
         except OSError:

@@ -231,7 +231,7 @@ def set_limits(limits):
         (resource.RLIMIT_AS, vm + limits["memory_bytes"]),
         (resource.RLIMIT_CPU, limits["cpu_seconds"]),
         (resource.RLIMIT_FSIZE, limits["file_bytes"]),
-        (resource.RLIMIT_NPROC, limits["processes"]),
+        (resource.RLIMIT_NPROC, limits.get("nproc", limits["processes"])),
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_NOFILE, 256),
     ]
