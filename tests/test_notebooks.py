@@ -1,0 +1,296 @@
+"""The course notebooks: every assignment in solutions/ validates with nbgrader, its generated
+student version fails every autograded test and hides the answers, a fresh generation changes
+nothing, nothing is committed with outputs, and every notebook follows the house skeleton.
+
+Each test works on its own temporary copy of the course, so pytest-xdist can split them.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "autograder" / "nbgrader_config.py"
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir()
+                     if (p / f"{p.name}.ipynb").is_file()) if (ROOT / "solutions").is_dir() else []
+
+PASSES = "Success! Your notebook passes all the tests."
+FAILS_EVERYWHERE = "Success! The notebook does not pass any tests."
+TEXT_STUB = "YOUR ANSWER HERE"
+PART = re.compile(r"^## Part ([A-Z]) — (.+) \((\d+(?:\.\d+)?) points?\)\s*$")
+GOALS = re.compile(r"learning goals|by the end of this notebook you can|by the end you can|"
+                   r"after this notebook you can", re.IGNORECASE)
+LIST_ITEM = re.compile(r"^\s*(\d+\.|[-*])\s+\S", re.MULTILINE)
+
+
+def solution_path(name):
+    return ROOT / "solutions" / name / f"{name}.ipynb"
+
+
+def student_path(name):
+    return ROOT / "notebooks" / name / f"{name}.ipynb"
+
+
+def read(path):
+    if not path.is_file():
+        pytest.fail(f"{path.relative_to(ROOT)} does not exist; run "
+                    f"`python -m autograder.generate {path.parent.name}`")
+    return nbformat.read(path, as_version=4)
+
+
+def grading(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_autograded_test(cell):
+    md = grading(cell)
+    return cell.cell_type == "code" and md.get("grade") and not md.get("solution")
+
+
+def is_manual_answer(cell):
+    md = grading(cell)
+    return cell.cell_type == "markdown" and md.get("grade") and md.get("solution")
+
+
+def course_copy(tmp_path, name, *, student=False):
+    """A throwaway course folder: the nbgrader config, solutions/<name>, and (if asked) the
+    committed student notebook under notebooks/<name>."""
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
+    (course / "notebooks").mkdir()
+    if student:
+        read(student_path(name))
+        shutil.copytree(ROOT / "notebooks" / name, course / "notebooks" / name)
+    shutil.copy(CONFIG, course / "nbgrader_config.py")
+    return course
+
+
+def env():
+    """The venv's scripts first on PATH (nbgrader shells out to alembic and jupyter) and the
+    repository on PYTHONPATH so the kernels import convlib whether or not it is installed."""
+    e = dict(os.environ)
+    e["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), e.get("PATH", "")])
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), e.get("PYTHONPATH")) if p)
+    e["MPLBACKEND"] = "Agg"
+    return e
+
+
+def nbgrader(course, *args):
+    """Run nbgrader in the course folder (it reads nbgrader_config.py from its cwd)."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env(),
+                          capture_output=True, text=True, timeout=600)
+    return done, done.stdout + done.stderr
+
+
+def regenerate(course, name):
+    done, log = nbgrader(course, "generate_assignment", name, "--force",
+                         f"--CourseDirectory.root={course}",
+                         f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db",
+                         "--log-level=WARN")
+    assert done.returncode == 0, log
+    return nbformat.read(course / "notebooks" / name / f"{name}.ipynb", as_version=4)
+
+
+def secret_regions(cell):
+    """The parts of an instructor cell that students must never see."""
+    if is_manual_answer(cell):
+        return [cell.source]
+    regions, inside = [], None
+    for line in cell.source.splitlines():
+        marker = line.strip()
+        if marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+            inside = []
+        elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
+            regions.append("\n".join(inside or []))
+            inside = None
+        elif inside is not None:
+            inside.append(line)
+    return regions
+
+
+def public_lines(cell):
+    """An instructor cell's lines outside its secret regions."""
+    if is_manual_answer(cell):
+        return set()
+    lines, inside = set(), False
+    for line in cell.source.splitlines():
+        marker = line.strip()
+        if marker.startswith("### BEGIN "):
+            inside = True
+        elif marker.startswith("### END "):
+            inside = False
+        elif not inside:
+            lines.add(marker)
+    return lines
+
+
+# ----------------------------------------------------------------------------- nbgrader
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_solution_notebook_passes_nbgrader_validate(tmp_path, name):
+    course = course_copy(tmp_path, name)
+    _, log = nbgrader(course, "validate", f"solutions/{name}/{name}.ipynb")
+    assert PASSES in log, log[-4000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_untouched_student_notebook_fails_every_autograded_test(tmp_path, name):
+    course = course_copy(tmp_path, name, student=True)
+    _, log = nbgrader(course, "validate", "--invert", f"notebooks/{name}/{name}.ipynb")
+    assert FAILS_EVERYWHERE in log, log[-4000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_student_notebook_runs_top_to_bottom_failing_only_in_stubs_and_checks(tmp_path, name):
+    """Outside the graded test cells nothing may call a stub; the checks fail with CheckFailed
+    (a readable diagnosis), never with a NameError or a crash."""
+    course = course_copy(tmp_path, name, student=True)
+    folder = course / "notebooks" / name
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+         "--ExecutePreprocessor.allow_errors=True", "--ExecutePreprocessor.timeout=300",
+         "--output", "executed.ipynb", f"{name}.ipynb"],
+        cwd=folder, env=env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    executed = nbformat.read(folder / "executed.ipynb", as_version=4)
+    problems = []
+    for index, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        where = f"cell {index} ({grading(cell).get('grade_id', 'no grade_id')})"
+        if is_autograded_test(cell):
+            if [e.ename for e in errors] != ["CheckFailed"]:
+                problems.append(f"{where}: expected CheckFailed, got "
+                                f"{[(e.ename, e.evalue) for e in errors] or 'no error'}")
+        elif grading(cell).get("solution"):
+            if any(e.ename != "NotImplementedError" for e in errors):
+                problems.append(f"{where}: {[(e.ename, e.evalue) for e in errors]}")
+        elif errors:
+            problems.append(f"{where}: {[(e.ename, e.evalue) for e in errors]}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_student_notebook_hides_solutions_hidden_tests_and_model_answers(name):
+    source, student = read(solution_path(name)), read(student_path(name))
+    text = "\n".join(cell.source for cell in student.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text, marker
+    public = set().union(*(public_lines(cell) for cell in source.cells))
+    student_lines = {line.strip() for line in text.splitlines()}
+    leaked = []
+    for cell in source.cells:
+        for region in secret_regions(cell):
+            for line in region.splitlines():
+                line = line.strip()
+                if len(line) >= 10 and line not in public and line in student_lines:
+                    leaked.append((grading(cell).get("grade_id"), line))
+    assert not leaked, leaked
+    answers = {grading(c)["grade_id"]: c for c in student.cells if is_manual_answer(c)}
+    assert answers, "the student notebook has no manually graded answer cell"
+    for grade_id, cell in answers.items():
+        assert cell.source.strip() == TEXT_STUB, (grade_id, cell.source[:200])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_regenerating_the_student_notebook_changes_nothing(tmp_path, name):
+    committed = read(student_path(name))
+    fresh = regenerate(course_copy(tmp_path, name), name)
+
+    def cells(nb):
+        return [(c.cell_type, c.source, dict(grading(c))) for c in nb.cells]
+
+    want, got = cells(fresh), cells(committed)
+    assert len(got) == len(want), f"{len(got)} cells committed, a fresh generation has {len(want)}"
+    for index, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert g == w, f"cell {index} differs from a fresh generation: run " \
+                       f"`python -m autograder.generate {name}` and commit the result"
+
+
+# ----------------------------------------------------------------------------- committed files
+
+@pytest.mark.parametrize("kind", ["solutions", "notebooks"])
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_notebooks_are_committed_without_outputs(name, kind):
+    nb = read(solution_path(name) if kind == "solutions" else student_path(name))
+    dirty = [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             and (cell.outputs or cell.execution_count is not None)]
+    assert not dirty, f"cells with outputs or execution counts: {dirty}"
+    assert "widgets" not in nb.metadata, "saved widget state is an output too"
+
+
+# ----------------------------------------------------------------------------- skeleton
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_notebook_opens_with_a_title_and_learning_goals(name):
+    first = read(solution_path(name)).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), first.source[:80]
+    assert GOALS.search(first.source), "the first cell states no learning goals"
+    assert len(LIST_ITEM.findall(first.source)) >= 2, "the learning goals are not a list"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_graded_cell_sits_in_a_part_whose_heading_states_its_points(name):
+    nb = read(solution_path(name))
+    parts, current, orphans = {}, None, []
+    for cell in nb.cells:
+        md = grading(cell)
+        if cell.cell_type == "markdown" and not md.get("grade"):
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    match = PART.match(line)
+                    current = match.group(1) if match else None
+                    if match:
+                        assert current not in parts, f"Part {current} appears twice"
+                        parts[current] = [float(match.group(3)), 0.0]
+        if md.get("grade"):
+            points = float(md.get("points", 0))
+            assert points > 0, f"{md.get('grade_id')} is worth no points"
+            if current is None:
+                orphans.append(md.get("grade_id"))
+            else:
+                parts[current][1] += points
+    assert parts, "no '## Part X — title (N points)' heading"
+    assert list(parts) == [chr(ord("A") + i) for i in range(len(parts))], list(parts)
+    assert not orphans, f"graded cells outside any Part: {orphans}"
+    for letter, (stated, counted) in parts.items():
+        assert stated == counted, f"Part {letter} says {stated} points, its cells give {counted}"
+    total = sum(stated for stated, _ in parts.values())
+    assert 8 <= total <= 12, f"{total} points; a notebook is worth about 10"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_graded_cells_have_readable_unique_ids_and_test_cells_say_what_they_check(name):
+    nb = read(solution_path(name))
+    ids = [grading(c)["grade_id"] for c in nb.cells if grading(c)]
+    assert len(ids) == len(set(ids)), ids
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), ids
+    tests = [c for c in nb.cells if is_autograded_test(c)]
+    assert tests, "no autograded test cell"
+    for cell in tests:
+        assert cell.source.startswith('"""Check that'), cell.source[:80]
+        assert grading(cell).get("locked"), grading(cell)["grade_id"]
+    assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests), "no hidden tests"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_notebook_has_a_manually_graded_reflection_and_a_summary(name):
+    nb = read(solution_path(name))
+    manual = [c for c in nb.cells if is_manual_answer(c)]
+    assert manual, "no manually graded answer cell"
+    assert all(c.source.strip() and c.source.strip() != TEXT_STUB for c in manual), \
+        "a manually graded cell carries no model answer"
+    headings = [line for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    assert "## Summary" in headings, headings
