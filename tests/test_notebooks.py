@@ -294,3 +294,24 @@ def test_notebook_has_a_manually_graded_reflection_and_a_summary(name):
     headings = [line for c in nb.cells if c.cell_type == "markdown"
                 for line in c.source.splitlines() if line.startswith("## ")]
     assert "## Summary" in headings, headings
+
+
+def test_every_student_notebook_has_a_source_in_solutions():
+    released = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir()) if (
+        ROOT / "notebooks").is_dir() else []
+    orphans = [name for name in released if name not in ASSIGNMENTS]
+    assert not orphans, f"notebooks/ without a solutions/ source: {orphans}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_widgets_come_before_the_first_graded_test_cell(name):
+    """The browser test runs each student notebook from the top and stops at the first check
+    that fails; a widget placed after it would never be drawn."""
+    import convlib.widgets
+
+    calls = re.compile(r"\b(" + "|".join(map(re.escape, convlib.widgets.__all__)) + r")\s*\(")
+    cells = read(solution_path(name)).cells
+    first_test = next((i for i, c in enumerate(cells) if is_autograded_test(c)), len(cells))
+    late = [i for i, c in enumerate(cells) if c.cell_type == "code" and i > first_test
+            and calls.search(c.source)]
+    assert not late, f"widget cells after the first graded test (cell {first_test}): {late}"
