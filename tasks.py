@@ -33,7 +33,8 @@ def run(*cmd, **kwargs):
 
 def setup():
     """Create .venv and install the pinned torch and the course; skip if nothing changed."""
-    wanted = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode())).hexdigest()
+    recipe = (ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode()
+    wanted = hashlib.sha256(recipe).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not PYTHON.exists():

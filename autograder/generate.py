@@ -25,11 +25,12 @@ def nbgrader_env():
 
 def generate(name):
     with tempfile.TemporaryDirectory(prefix="nbgrader-db-") as tmp:
+        # nbgrader reads nbgrader_config.py from its working directory
         subprocess.run(
             [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
              f"--CourseDirectory.root={ROOT}",
              f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db", "--log-level=WARN"],
-            cwd=CONFIG.parent, env=nbgrader_env(), check=True)  # nbgrader reads nbgrader_config.py from its cwd
+            cwd=CONFIG.parent, env=nbgrader_env(), check=True)
 
 
 if __name__ == "__main__":
