@@ -8,7 +8,7 @@
     python -m autograder feedback ASSIGNMENT --course DIR
     python -m autograder export --course DIR [--to OUT_DIR]
     python -m autograder report --course DIR [--to OUT_DIR] [--assignment A]
-    python -m autograder demo [DIR]
+    python -m autograder demo [DIR] [--students N]
 
 --course defaults to the current folder. See docs/instructor-guide.md.
 """
@@ -77,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build a synthetic class and run the whole workflow on it")
     p.add_argument("dir", metavar="DIR", nargs="?", help="default: a new temporary folder")
     p.add_argument("--assignment", metavar="A", help="default: 02_conv2d")
+    p.add_argument("--students", type=int, metavar="N", help="a smaller class (at least 4)")
+    p.add_argument("--workers", type=int, metavar="N", help="grading workers (default: CPUs)")
     return ap
 
 
@@ -111,7 +113,8 @@ def run(argv: list[str]) -> int:
         return 0
     if args.command == "demo":
         from .demo import demo
-        return demo(args.dir, assignment=args.assignment)
+        return demo(args.dir, assignment=args.assignment, students=args.students,
+                    workers=args.workers)
     course = Course.open(args.course)
     if args.command == "release":
         names = course.source_assignments() if args.all else args.assignments

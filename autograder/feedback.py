@@ -129,6 +129,11 @@ def test_descriptions(release_notebook: Path) -> dict[str, str]:
     return found
 
 
+def _points(value) -> str:
+    """Points as text; None (a cell still to be graded by hand) shows as a dash."""
+    return "–" if value is None else f"{value:g}"
+
+
 def render(result: dict, descriptions: dict[str, str], student_cells: list[dict],
            secret: set[str]) -> str:
     e = html.escape
@@ -139,7 +144,7 @@ def render(result: dict, descriptions: dict[str, str], student_cells: list[dict]
     if result.get("status") == "error":
         parts.append(f"<p><b>This notebook could not be graded.</b></p>"
                      f"<pre>{e(scrub(result.get('error') or '', secret, own))}</pre>")
-    parts.append(f"<p><b>Score: {result.get('score', 0):g} / {result.get('max_score', 0):g}"
+    parts.append(f"<p><b>Score: {_points(result.get('score'))} / {_points(result.get('max_score'))}"
                  "</b></p>")
     flags = result.get("flags") or []
     if flags:
@@ -154,7 +159,7 @@ def render(result: dict, descriptions: dict[str, str], student_cells: list[dict]
             case = f"<br>case: {e(c['case'])}" if c.get("case") else ""
             parts.append(
                 f"<tr class='{e(status)}'><td><code>{e(c.get('grade_id', ''))}</code>"
-                f"<br>{e(what)}</td><td>{c.get('points', 0):g} / {c.get('max_points', 0):g}"
+                f"<br>{e(what)}</td><td>{_points(c.get('points'))} / {_points(c.get('max_points'))}"
                 f"</td><td>{e(STATUS_TEXT.get(status, status))}</td>"
                 f"<td>{e(mistake_text(c.get('mistake')))}{case}</td>"
                 f"<td><pre>{e(scrub(c.get('message') or '', secret, own))}</pre></td></tr>")

@@ -45,6 +45,8 @@ def pass_rate_rows(results: list[dict]) -> list[dict]:
     graded: Counter = Counter()
     order: list[tuple] = []
     for r in results:
+        if r.get("status") == "error":
+            continue  # ungradable files are listed under the flagged submissions instead
         for c in r.get("cells") or []:
             if c.get("status") == "manual":
                 continue

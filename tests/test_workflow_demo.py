@@ -1,0 +1,94 @@
+"""The demo class runs the instructor's whole week end to end on the real 02_conv2d notebook:
+init → release → collect (LMS zip) → grade (sandboxed) → feedback → export → report."""
+
+import csv
+import json
+
+import nbformat
+import pytest
+
+from autograder.__main__ import main
+from autograder.demo import demo_variants
+from autograder.submissions import VARIANTS
+from tests.conftest import require_tool
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    require_tool("bwrap", "bubblewrap")
+    root = tmp_path_factory.mktemp("demo")
+    status = main(["demo", str(root), "--students", "8", "--workers", "2"])
+    return root, status
+
+
+def _results(course):
+    return {p.parent.parent.name: json.loads(p.read_text())
+            for p in course.glob("autograded/*/02_conv2d/*.results.json")}
+
+
+def test_demo_class_mixes_honest_mistaken_hostile_and_broken_submissions():
+    names = demo_variants(8)
+    expects = {VARIANTS[n].expect for n in names}
+    assert {"full", "partial", "error"} <= expects
+    assert any(n.startswith("attack_") for n in names)
+
+
+def test_demo_runs_every_step_and_writes_every_output(demo_run):
+    root, status = demo_run
+    course = root / "course"
+    assert status == 0
+    assert (root / "lms-download.zip").is_file()
+    assert (course / "release" / "02_conv2d" / "02_conv2d.ipynb").is_file()
+    assert (course / "reports" / "report.html").is_file()
+    assert (course / "exports" / "grades.csv").is_file()
+    assert len(list(course.glob("feedback/*/02_conv2d/*.html"))) == 8
+    # the instructor's file outside the course folder was not touched by any submission
+    assert (root / "instructor-files" / "canary.txt").read_text() == "instructor's file\n"
+
+
+def test_demo_grades_are_right_for_each_kind_of_submission(demo_run):
+    root, _ = demo_run
+    results = _results(root / "course")
+    auto_max = None
+    for student, result in results.items():
+        variant = VARIANTS[student.split("-", 1)[1].replace("-", "_")]
+        if variant.expect == "error":
+            assert result["status"] == "error" and result["error"]
+            continue
+        auto = [c for c in result["cells"] if c["status"] != "manual"]
+        got, most = sum(c["points"] for c in auto), sum(c["max_points"] for c in auto)
+        auto_max = auto_max or most
+        if variant.expect == "full":
+            assert got == most, (student, result["cells"])
+        elif variant.expect == "partial":
+            assert got < most
+            assert variant.mistake in {c["mistake"] for c in auto}
+        else:  # an attack gains nothing over the stub it is built on
+            assert got < most
+    assert auto_max
+
+
+def test_demo_per_test_csv_names_the_diagnosed_mistakes(demo_run):
+    root, _ = demo_run
+    with open(root / "course" / "exports" / "tests.csv") as f:
+        rows = list(csv.DictReader(f))
+    flipped = [r for r in rows if "kernel-flipped" in r["student"]]
+    assert any("kernel_flipped" in r.values() for r in flipped)
+
+
+def test_demo_feedback_shows_no_hidden_test_or_solution_code(demo_run):
+    root, _ = demo_run
+    course = root / "course"
+    source = nbformat.read(course / "source" / "02_conv2d" / "02_conv2d.ipynb", as_version=4)
+    secret = []
+    for cell in source.cells:
+        text = cell.source
+        if "### BEGIN HIDDEN TESTS" in text:
+            hidden = text.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            secret += [line.strip() for line in hidden.splitlines() if len(line.strip()) > 12]
+    assert secret, "the source notebook should have hidden tests"
+    for page in course.glob("feedback/*/02_conv2d/*.html"):
+        html = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in html and "BEGIN SOLUTION" not in html
+        leaked = [line for line in secret if line in html]
+        assert not leaked, (page, leaked[:3])
