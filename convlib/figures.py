@@ -459,5 +459,9 @@ def show_window_step(X, K, position=0, stride=1, padding=0, dilation=1, padding_
     image = painter.show(position).image
     fig = _new_figure((image.shape[1] / dpi, image.shape[0] / dpi))
     fig.set_dpi(dpi)
-    fig.figimage(image, resize=False)
+    # An Axes, not fig.figimage: IPython's inline backend shows nothing for a figure without
+    # axes. One that fills the figure, pixel for pixel, with the axis hidden.
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(image, interpolation="nearest", aspect="auto")
+    ax.set_axis_off()
     return fig

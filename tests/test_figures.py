@@ -176,7 +176,32 @@ def test_show_window_step_returns_a_figure_with_the_picture(closing):
     fig = figures.show_window_step(np.ones((4, 4)), np.ones((3, 3)), position=(1, 1))
     closing(fig)
     assert isinstance(fig, Figure)
-    assert len(fig.images) == 1
+    # drawn pixel for pixel: the saved figure is exactly the painter's picture
+    expected = figures.WindowPainter(
+        figures.window_steps(np.ones((4, 4)), np.ones((3, 3))), cell=32).show((1, 1)).image
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    saved = np.asarray(Image.open(buf).convert("RGB"))
+    np.testing.assert_array_equal(saved, expected[..., :3])
+
+
+def test_show_window_step_is_shown_by_the_notebook_inline_backend(closing):
+    # IPython's inline backend renders with print_figure, which returns None (shows nothing)
+    # for a figure without axes, and crops with bbox_inches="tight".
+    from IPython.core.pylabtools import print_figure
+
+    fig = figures.show_window_step(np.ones((4, 4)), np.ones((3, 3)), position=(1, 1))
+    closing(fig)
+    expected = figures.WindowPainter(
+        figures.window_steps(np.ones((4, 4)), np.ones((3, 3))), cell=32).show((1, 1)).image
+    png = print_figure(fig, "png")
+    assert png is not None, "the inline backend would display nothing"
+    shown = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    h, w = expected.shape[:2]
+    assert shown.shape[0] >= h and shown.shape[1] >= w
+    # the whole picture is in there, uncropped and unscaled
+    top, left = (shown.shape[0] - h) // 2, (shown.shape[1] - w) // 2
+    np.testing.assert_array_equal(shown[top:top + h, left:left + w], expected[..., :3])
 
 
 def test_window_position_outside_the_output_is_refused():
