@@ -14,7 +14,7 @@ Import it from a test module in ``tests/`` (pytest puts that folder on ``sys.pat
 
 Public names and signatures:
 
-- ``jupyter_lab(root_dir, *, timeout=90.0, extra_args=()) -> LabServer`` (context manager):
+- ``jupyter_lab(root_dir, *, timeout=180.0, extra_args=()) -> LabServer`` (context manager):
   starts ``python -m jupyterlab`` on a free loopback port with a random token, private
   JUPYTER_CONFIG_DIR / DATA / RUNTIME, IPYTHONDIR and MPLCONFIGDIR (the venv's share/jupyter stays
   on JUPYTER_PATH so the ipywidgets and nbgrader lab extensions load), waits until the server
@@ -29,8 +29,12 @@ Public names and signatures:
 - ``screenshot_on_failure(page, name)`` (context manager): saves a screenshot and the page's
   console log into ``artifacts/`` when its body raises, then re-raises.
 - JupyterLab helpers: ``open_notebook(page, lab, relpath)`` (opens ``/lab/tree/relpath`` and
-  waits for an idle kernel), ``run_all_cells(page)``, ``run_cells_through(page, index)``,
-  ``wait_kernel_idle(page, timeout_ms=60000)``, ``cell(page, index)``.
+  waits until its kernel is started, connected and idle), ``run_all_cells(page)`` (returns when
+  the run finished or stopped at an error; raises if the first code cell never ran),
+  ``run_cells_through(page, index)``, ``wait_kernel_idle(page, timeout_ms=120000)``,
+  ``cell(page, index)``, ``shutdown_kernels(lab)``. They drive JupyterLab through
+  ``window.jupyterapp`` (the server runs with ``--LabApp.expose_app_in_browser``).
+- Timeouts are generous (minutes) so the tests hold on a loaded two-core machine.
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ def _write_lab_settings(config_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def jupyter_lab(root_dir, *, timeout: float = 90.0, extra_args=()):
+def jupyter_lab(root_dir, *, timeout: float = 180.0, extra_args=()):
     """Run JupyterLab on ``root_dir`` for the duration of the block; yields a :class:`LabServer`."""
     root_dir = Path(root_dir).resolve()
     home = Path(tempfile.mkdtemp(prefix="conv-lab-"))
@@ -162,7 +166,8 @@ def jupyter_lab(root_dir, *, timeout: float = 90.0, extra_args=()):
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.token={token}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
            f"--ServerApp.root_dir={root_dir}", "--ServerApp.terminals_enabled=False",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *extra_args]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.expose_app_in_browser=True", *extra_args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     log_path = home / "lab.log"
@@ -266,25 +271,46 @@ def screenshot_on_failure(page, name: str):
 
 # ----------------------------------------------------------------------------- JupyterLab helpers
 
-def wait_kernel_idle(page, timeout_ms: int = 60000) -> None:
-    """Wait until the open notebook's kernel is idle and no cell is queued or running ([*])."""
-    page.wait_for_function(
-        """() => {
-            const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) '
-                                               + '.jp-Notebook-ExecutionIndicator');
-            const idle = ind && ind.getAttribute('data-status') === 'idle';
-            const busy = [...document.querySelectorAll(
-                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputArea-prompt')]
-                .some(p => p.textContent.includes('*'));
-            return idle && !busy;
-        }""",
-        timeout=timeout_ms, polling=250)
+# The server runs with --LabApp.expose_app_in_browser, so the page has window.jupyterapp and the
+# helpers read the kernel's real state from the notebook's session context. The toolbar's
+# execution indicator is not enough: it reads "idle" before any kernel is connected, and a Run All
+# sent then is silently dropped (cells stay "[ ]:"), which is what happened under CPU load.
+_NOTEBOOK_STATE_JS = """() => {
+    const app = window.jupyterapp;
+    const panel = app && app.shell.currentWidget;
+    if (!panel || !panel.content || !panel.sessionContext) return 'no notebook';
+    const ctx = panel.sessionContext;
+    const kernel = ctx.session && ctx.session.kernel;
+    if (!ctx.isReady || !kernel) return 'no kernel yet';
+    if (kernel.connectionStatus !== 'connected') return 'kernel ' + kernel.connectionStatus;
+    if (kernel.status !== 'idle') return 'kernel ' + kernel.status;
+    const running = [...panel.content.node.querySelectorAll('.jp-InputArea-prompt')]
+        .some(p => p.textContent.includes('*'));
+    return running ? 'cells running' : 'idle';
+}"""
 
 
-def open_notebook(page, lab: LabServer, relpath: str, timeout_ms: int = 90000) -> None:
+def _wait_notebook_state(page, timeout_ms: int, what: str) -> None:
+    try:
+        page.wait_for_function(f"() => ({_NOTEBOOK_STATE_JS})() === 'idle'",
+                               timeout=timeout_ms, polling=250)
+    except Exception as exc:
+        state = page.evaluate(_NOTEBOOK_STATE_JS)
+        raise TimeoutError(f"{what}: the notebook is not idle after {timeout_ms / 1000:.0f} s "
+                           f"(state: {state})") from exc
+
+
+def wait_kernel_idle(page, timeout_ms: int = 120000) -> None:
+    """Wait until the open notebook's kernel is started, connected and idle, and no cell is
+    queued or running ([*])."""
+    _wait_notebook_state(page, timeout_ms, "waiting for the kernel")
+
+
+def open_notebook(page, lab: LabServer, relpath: str, timeout_ms: int = 180000) -> None:
     """Open ``relpath`` (relative to the server's root) in JupyterLab and wait for its kernel."""
-    page.goto(lab.url_for(f"/lab/tree/{relpath}"))
+    page.goto(lab.url_for(f"/lab/tree/{relpath}?reset"))  # reset: no tabs restored
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_ms)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_ms)
     wait_kernel_idle(page, timeout_ms)
 
 
@@ -293,25 +319,57 @@ def cell(page, index: int):
     return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
 
 
-def run_all_cells(page, timeout_ms: int = 180000) -> None:
-    """Run > Run All Cells, then wait until the kernel is idle (later cells may raise)."""
-    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    page.wait_for_timeout(500)
+def _run_command(page, command: str, timeout_ms: int) -> None:
+    """Execute a JupyterLab command (the one a menu item runs) and wait until its promise
+    settles; notebook run commands settle when the last cell they ran has replied."""
+    page.evaluate("""command => {
+        window.__convCommand = undefined;
+        window.jupyterapp.commands.execute(command).then(
+            () => { window.__convCommand = 'done'; },
+            e => { window.__convCommand = 'error: ' + e; });
+    }""", command)
+    page.wait_for_function("() => window.__convCommand !== undefined", timeout=timeout_ms,
+                           polling=250)
+    outcome = page.evaluate("() => window.__convCommand")
+    if outcome != "done":
+        raise RuntimeError(f"JupyterLab command {command} failed: {outcome}")
+
+
+def _execution_counts(page) -> list:
+    return page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets
+        .filter(c => c.model.type === 'code').map(c => c.model.executionCount)""")
+
+
+def run_all_cells(page, timeout_ms: int = 300000) -> None:
+    """Run > Run All Cells, then wait until every cell ran or the run stopped at an error.
+
+    Raises if the first code cell did not run (a Run All the kernel never received)."""
+    wait_kernel_idle(page, timeout_ms)
+    _run_command(page, "notebook:run-all-cells", timeout_ms)
+    wait_kernel_idle(page, timeout_ms)
+    counts = _execution_counts(page)
+    if counts and counts[0] is None:
+        raise RuntimeError(f"Run All did not run the first code cell (execution counts {counts})")
+
+
+def run_cells_through(page, index: int, timeout_ms: int = 300000) -> None:
+    """Run every cell above cell ``index`` (0-based), then that cell too."""
+    wait_kernel_idle(page, timeout_ms)
+    page.evaluate("""index => {
+        const nb = window.jupyterapp.shell.currentWidget.content;
+        nb.activeCellIndex = index;
+        nb.deselectAll();
+    }""", index)
+    _run_command(page, "notebook:run-all-above", timeout_ms)
+    _run_command(page, "notebook:run-cell", timeout_ms)
     wait_kernel_idle(page, timeout_ms)
 
 
-def run_cells_through(page, index: int, timeout_ms: int = 180000) -> None:
-    """Select cell ``index`` and Run > Run All Above Selected Cell, then run that cell too."""
-    target = cell(page, index)
-    target.scroll_into_view_if_needed()
-    target.locator(".jp-InputPrompt").first.click()
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Above Selected Cell", exact=True).click()
-    page.wait_for_timeout(500)
-    wait_kernel_idle(page, timeout_ms)
-    target.locator(".jp-InputPrompt").first.click()
-    page.keyboard.press("Shift+Enter")
-    page.wait_for_timeout(500)
-    wait_kernel_idle(page, timeout_ms)
+def shutdown_kernels(lab: LabServer) -> None:
+    """Shut down every kernel of the server (frees the CPU between notebooks)."""
+    with urllib.request.urlopen(lab.url_for("/api/kernels"), timeout=10) as r:
+        kernels = json.load(r)
+    for k in kernels:
+        req = urllib.request.Request(lab.url_for(f"/api/kernels/{k['id']}"), method="DELETE")
+        with contextlib.suppress(urllib.error.URLError):
+            urllib.request.urlopen(req, timeout=30).close()
