@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from . import grade_cells
@@ -471,6 +472,9 @@ def build_parser(prog="python -m autograder grade"):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings on every new submission;
+    # they say nothing an instructor can act on.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     limits = Limits(notebook_timeout=args.timeout, call_timeout=args.call_timeout,
                     memory_bytes=args.memory_mb * 2**20)
     try:
