@@ -138,6 +138,7 @@ def _check_playground(page, cell, name):
     page.wait_for_function(
         "el => [...el.querySelectorAll('.widget-text input')].map(i => i.value).join(',')"
         " === '0,1,0,1,-4,1,0,1,0'", arg=cell.element_handle())
+    cell.locator(".widget-image").first.scroll_into_view_if_needed()
     save_screenshot(page, f"{name}-playground-laplacian")
 
 
