@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 import symtable
 
+from convlib.checks import _dotted  # the same attribute-chain reader the self-check uses
+
 DYNAMIC = {"eval", "exec", "compile", "__import__", "importlib", "globals", "vars", "locals",
            "__builtins__", "__loader__", "__spec__"}
 
@@ -33,17 +35,6 @@ def _transform(source):
         return TransformerManager().transform_cell(source)
     except Exception:  # noqa: BLE001
         return source
-
-
-def _dotted(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return list(reversed(parts))
-    return None
 
 
 def _bound_names(stmt):
