@@ -36,8 +36,15 @@ def score_rows(results: list[dict]) -> list[dict]:
         rows.append({"student": r.get("student"), "assignment": r.get("assignment"),
                      "notebook": r.get("notebook"), "score": score, "max_score": top,
                      "percent": round(100 * score / top, 1) if top else "",
+                     "to_grade_by_hand": pending_by_hand(r),
                      "status": r.get("status"), "flags": ";".join(r.get("flags") or [])})
     return rows
+
+
+def pending_by_hand(result: dict) -> float:
+    """Points of the answers still waiting to be graded by hand (they count 0 until then)."""
+    return float(sum(c.get("max_points") or 0 for c in result.get("cells") or []
+                     if c.get("status") == "manual" and c.get("points") is None))
 
 
 def pass_rate_rows(results: list[dict]) -> list[dict]:
@@ -102,8 +109,10 @@ def grade_table(results: list[dict]) -> str:
                 row.append("-")
                 continue
             flags |= set(r.get("flags") or [])
+            pending = pending_by_hand(r)
             row.append("error" if r.get("status") == "error"
-                       else f"{r.get('score', 0):g}/{r.get('max_score', 0):g}")
+                       else f"{r.get('score', 0):g}/{r.get('max_score', 0):g}"
+                       + (f" (+{pending:g} by hand)" if pending else ""))
         body.append(row + [",".join(sorted(flags))])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
     return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
@@ -136,7 +145,8 @@ def _score_figure(rows: list[dict]) -> str | None:
         ax.hist(values, bins=[i * 10 for i in range(11)], color="#4c72b0", edgecolor="white")
         median = sorted(values)[len(values) // 2]
         ax.set_title(f"{name}: {len(values)} submissions, median {median:g}%", fontsize=10)
-        ax.set_xlabel("score (% of the notebook's points)")
+        ax.set_xlabel("score (% of the notebook's points; answers graded by hand count "
+                      "once graded)")
         ax.set_ylabel("students")
         ax.set_xlim(0, 100)
     fig.tight_layout()

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.report import build, grade_table
+from autograder.report import build, grade_table, score_rows
 
 
 def result(student, notebook, cells, flags=(), status="graded", error=None):
@@ -108,3 +108,15 @@ def test_grade_table_has_a_row_per_student_and_marks_errors(tmp_path):
     assert table[1].split() == ["s1", "5/6", "-"]
     assert table[4].split() == ["s4", "0/6", "-", "forbidden_call,timeout"]
     assert table[5].split() == ["s5", "-", "error"]
+
+
+def test_answers_still_to_grade_by_hand_are_shown_as_pending_not_hidden():
+    result = {"student": "s9", "assignment": "a", "notebook": "a", "status": "graded",
+              "score": 8.0, "max_score": 10.0, "flags": [],
+              "cells": [{"grade_id": "t", "points": 8.0, "max_points": 8.0, "status": "passed"},
+                        {"grade_id": "r", "points": None, "max_points": 2.0, "status": "manual"}]}
+    assert score_rows([result])[0]["to_grade_by_hand"] == 2.0
+    assert "8/10 (+2 by hand)" in grade_table([result])
+    result["cells"][1]["points"] = 1.5  # graded by hand since
+    assert score_rows([result])[0]["to_grade_by_hand"] == 0.0
+    assert "by hand" not in grade_table([result])
