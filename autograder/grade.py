@@ -36,7 +36,7 @@ from . import grade_cells
 from .grade_cells import load_source_notebook
 from .sandbox import Limits, Sandbox, SandboxError, bwrap_available, can_drop_to_nobody
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 MAX_NOTEBOOK_BYTES = 5 * 2**20
 WARNING_BANNER = """
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
@@ -334,67 +334,186 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
         raise GradeError("bubblewrap (bwrap) is not installed, so student code cannot be "
                          "sandboxed. Install it (apt-get install bubblewrap), or pass "
                          "--unsandboxed to grade WITHOUT isolation (only for code you trust).")
+    sources = load_sources(source_folder(course, assignment, source_dir))
+    jobs = find_jobs(course, assignment, sources, students)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    ready = start_sandboxes(course, limits, unsandboxed, workers)  # before anything is recorded
+    try:
+        return _grade(course, assignment, sources, jobs, ready, workers, unsandboxed=unsandboxed,
+                      db_url=db_url, limits=limits, progress=progress, force=force, log=log)
+    finally:
+        for box in ready:
+            box.kill()
+
+
+def start_sandboxes(course, limits, unsandboxed, count):
+    """Start `count` sandboxes at once and check the first one as `doctor` does; raise
+    GradeError with the cause and the fix when the machine cannot sandbox."""
+    from .doctor import preflight
+    boxes = [Sandbox(limits, unsandboxed=unsandboxed) for _ in range(count)]
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        started = list(pool.map(_try_start, boxes))
+    failed = next((err for err in started if err is not None), None)
+    try:
+        if failed is not None:
+            if unsandboxed:
+                raise SandboxError(str(failed))
+            preflight(course)  # names the cause and the fix if it is the machine
+            raise failed
+        if not unsandboxed:
+            check_sandbox(boxes[0])
+    except SandboxError as err:
+        for box in boxes:
+            box.kill()
+        raise GradeError(f"nobody was graded: {err}") from None
+    return boxes
+
+
+def _try_start(box):
+    try:
+        box.start()
+    except SandboxError as err:
+        return err
+    return None
+
+
+def check_sandbox(box):
+    """One trial submission: the student process runs, its record of library calls works, and
+    it cannot see the course or reach the network. Raises SandboxError."""
+    session = box.session()
+    try:
+        reply, _ = session.request({"op": "run", "source": CHECK_CELL}, timeout=60)
+        canary, _ = session.request({"op": "canary"}, timeout=60)
+        seen = set(session.records())
+    except Exception as err:  # noqa: BLE001  (any failure here is the machine's, not a student's)
+        raise SandboxError(f"a trial notebook did not run in the sandbox ({err})") from None
+    finally:
+        session.close()
+    if reply.get("error") or "sandbox ok" not in (reply.get("stdout") or ""):
+        raise SandboxError(f"a trial notebook failed in the sandbox: {reply.get('error')} "
+                           f"{(reply.get('stdout') or '')[-300:]}")
+    missing = set(grade_cells.CANARY_LABELS) - seen
+    if not canary.get("ok") or missing:
+        raise SandboxError("the sandbox's record of library convolutions does not work "
+                           f"(missing {sorted(missing)}); from-scratch checks would be blind")
+
+
+CHECK_CELL = """import os, socket
+assert os.getuid() != 0, "student code runs as root"
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    raise AssertionError("the sandbox reaches the network")
+except OSError:
+    pass
+print("sandbox ok")
+"""
+
+
+def hidden_secret(course):
+    """The course's key for hidden-test inputs (convlib.checks.hidden_seed): random, made on
+    first use, readable by the instructor only, never bound into the sandbox."""
+    path = Path(course) / SECRET_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise GradeError(f"{path} holds no usable secret; delete it to make a new one (hidden "
+                         "inputs, and so re-grading, will change)")
+    return secret
+
+
+SECRET_FILE = ".hidden-tests-secret"
+
+
+def _grade(course, assignment, sources, jobs, ready, workers, *, unsandboxed, db_url, limits,
+           progress, force, log):
+    from convlib.checks import set_hidden_secret
+    secret = hidden_secret(course)
+    set_hidden_secret(secret)
+    try:
+        return _grade_with_secret(course, assignment, sources, jobs, ready, workers, secret,
+                                  unsandboxed=unsandboxed, db_url=db_url, limits=limits,
+                                  progress=progress, force=force, log=log)
+    finally:
+        set_hidden_secret(None)
+
+
+def _grade_with_secret(course, assignment, sources, jobs, ready, workers, secret, *,
+                       unsandboxed, db_url, limits, progress, force, log):
     if unsandboxed:
         log(WARNING_BANNER)
         if os.geteuid() == 0 and not can_drop_to_nobody():
             log("!!  AND AS ROOT: the interpreter cannot run as `nobody` here, so student code "
                 "has root's rights over the whole machine.")
-    sources = load_sources(source_folder(course, assignment, source_dir))
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     course_id = course_config(course, "course_id")
     ensure_gradebook_assignment(db_url, assignment, sources, course_id)
     gb = open_gradebook(db_url, course_id)
-    jobs = find_jobs(course, assignment, sources, students)
     out_root = course / "autograded"
     results, pending = [], []
     for job in jobs:
         job["fingerprint"] = fingerprint(job["path"].read_bytes() if job["path"].is_file()
                                          and not job["path"].is_symlink() else b"",
-                                         job["source_bytes"], limits)
+                                         job["source_bytes"] + secret, limits)
         folder = out_root / job["student"] / assignment
         job["results_path"] = folder / f"{job['notebook']}.results.json"
         job["nb_path"] = folder / f"{job['notebook']}.ipynb"
         previous = _previous(job) if not force else None
-        if previous is not None:
-            autograded = _read_nb(job["nb_path"])
+        autograded = _read_nb(job["nb_path"]) if previous is not None else None
+        if previous is not None and (autograded is not None or previous["status"] == "error"):
             save_to_gradebook(gb, previous, job["source"], autograded, job["timestamp"])
             results.append(previous)
-        else:
+        else:  # not graded yet, or its autograded notebook is unreadable: grade it again
             pending.append(job)
     bar = Progress(len(pending), progress)
     stdout = grade_cells.install_thread_stdout()
-    workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
     local = threading.local()
-    sandboxes = []
-    sandboxes_lock = threading.Lock()
+    spare = list(ready)
+    spare_lock = threading.Lock()
+    broken = threading.Event()
 
     def work(job):
+        if broken.is_set():
+            return job, None, None
         box = getattr(local, "sandbox", None)
         if box is None:
-            box = local.sandbox = Sandbox(limits, unsandboxed=unsandboxed)
-            with sandboxes_lock:
-                sandboxes.append(box)
+            with spare_lock:
+                if not spare:  # more threads than sandboxes started: one more (killed at the end)
+                    spare.append(Sandbox(limits, unsandboxed=unsandboxed))
+                    ready.append(spare[-1])
+                box = local.sandbox = spare.pop()
         try:
             result, autograded = grade_submission(box, job, stdout)
-        except SandboxError as err:
-            result, autograded = _internal_error(job, f"the sandbox failed: {err}"), None
+        except SandboxError as err:  # the machine, not the student: stop the whole run
+            broken.set()
+            return job, err, None
         except Exception as err:  # noqa: BLE001  (one broken submission must not stop the class)
             result, autograded = _internal_error(job, f"{type(err).__name__}: {err}"), None
         result["fingerprint"] = job["fingerprint"]
         return job, result, autograded
 
+    failure = None
     try:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             futures = [pool.submit(work, job) for job in pending]
             for future in concurrent.futures.as_completed(futures):
                 job, result, autograded = future.result()
+                if isinstance(result, SandboxError):
+                    failure = failure or result
+                if result is None or isinstance(result, SandboxError):
+                    continue
                 _write_outputs(job, result, autograded, gb)  # gradebook: one thread only
                 results.append(result)
                 bar.step(f"{job['student']}/{job['notebook']}")
     finally:
-        for box in sandboxes:
-            box.kill()
         gb.close()
+    if failure is not None:
+        raise GradeError(f"the sandbox stopped working ({failure}); grading stopped. The "
+                         f"{len(results)} notebook(s) graded before are recorded; nothing else "
+                         "was. Run `python -m autograder doctor`, then grade again: finished "
+                         "notebooks are not graded twice.")
     order = {(j["student"], j["notebook"]): i for i, j in enumerate(jobs)}
     results.sort(key=lambda r: order.get((r["student"], r["notebook"]), 0))
     return results
@@ -421,10 +540,12 @@ def _previous(job):
 
 
 def _read_nb(path):
+    """The autograded notebook of a finished job, or None when it is missing or unreadable
+    (then the submission is graded again rather than read as "no answers")."""
     import nbformat
     try:
         return nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001
+    except (OSError, ValueError, UnicodeDecodeError, nbformat.ValidationError):
         return None
 
 

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import channel
-from .grade_static import scan_from_scratch
-from .sandbox import SandboxDied, SandboxTimeout
+from convlib.checks import EXPLANATIONS, CheckFailed, default_probe_inputs
+from convlib.forbidden import first_forbidden
+from convlib.scan import scan_function, scan_tampering
 
-try:
-    from convlib.checks import CheckFailed
-except ImportError:  # pragma: no cover - convlib is part of this repository
-    class CheckFailed(AssertionError):
-        def __init__(self, message, *, mistake="wrong_values", case=None):
-            super().__init__(message)
-            self.mistake, self.case = mistake, case
+from .sandbox import SandboxDied, SandboxTimeout
+from .sandboxed import channel
+
+STUDENT_TEXT_KEEP = 500  # characters of anything the student's process wrote into a message
+# Library convolutions the sandbox's canary runs; each must reach the record (see kernel.py).
+CANARY_LABELS = ("torch.ops.aten.convolution", "numpy.convolve", "scipy.signal.correlate2d",
+                 "convlib.conv.correlate2d")
 
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 
@@ -39,6 +39,7 @@ class TestCell:
     source: str  # with hidden tests: never leaves the trusted process
     released: str  # what students see
     metadata: dict
+    hidden_lines: frozenset = frozenset()  # line numbers of `source` inside hidden regions
 
 
 @dataclass
@@ -67,6 +68,19 @@ def strip_hidden(source):
     return "\n".join(out)
 
 
+def hidden_lines(source):
+    """Line numbers (1-based) of `source` from BEGIN to END HIDDEN TESTS, markers included."""
+    lines, hidden = set(), False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if HIDDEN_BEGIN in line:
+            hidden = True
+        if hidden:
+            lines.add(number)
+        if HIDDEN_END in line:
+            hidden = False
+    return frozenset(lines)
+
+
 def normalise(source):
     return "\n".join(line.rstrip() for line in source.strip().split("\n"))
 
@@ -86,7 +100,8 @@ def load_source_notebook(name, nb):
         src.metadata[gid] = copy.deepcopy(dict(meta))
         if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
             src.tests[gid] = TestCell(gid, float(meta.get("points", 0)), cell.source,
-                                      strip_hidden(cell.source), copy.deepcopy(dict(meta)))
+                                      strip_hidden(cell.source), copy.deepcopy(dict(meta)),
+                                      hidden_lines(cell.source))
         elif meta.get("grade"):
             src.manual[gid] = float(meta.get("points", 0))
     return src
@@ -171,7 +186,7 @@ _SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in dir(builtins)
 def rebuild_exception(error):
     """A fresh trusted exception from the (type name, message) the sandbox sent."""
     name, message = (list(error) + ["", ""])[:2]
-    name, message = str(name)[:100], str(message)[:2000]
+    name, message = str(name)[:100], str(message)[:STUDENT_TEXT_KEEP]
     cls = _SAFE_EXCEPTIONS.get(name)
     if cls is not None:
         try:
@@ -193,20 +208,10 @@ class StudentFunction:
         return self._grader.call(self.__name__, args, kwargs)
 
     def __grader_from_scratch__(self, forbidden):
-        return self._grader.from_scratch(self.__name__, forbidden)
+        return self._grader.from_scratch(self.__name__, list(forbidden))
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
-
-
-def _is_forbidden(label, forbidden):
-    """Does a tripwire label ("scipy.signal.correlate2d") fall under the forbidden list?"""
-    for entry in forbidden:
-        if entry.endswith(".*") and (label == entry[:-2] or label.startswith(entry[:-1])):
-            return True
-        if label == entry:
-            return True
-    return False
 
 
 def _copy_back(original, new):
@@ -227,12 +232,18 @@ def _copy_back(original, new):
 class NotebookGrader:
     """Grades one submission notebook against its trusted source notebook."""
 
-    def __init__(self, session, source, student_sources):
+    def __init__(self, session, source, student_sources, written_sources=()):
         self.session = session
         self.source = source
         self.student_sources = student_sources  # [(cell number, source)] run in the sandbox
+        self.written_sources = written_sources  # the ones the student wrote or changed
         self.flags = set()
         self.case = None
+        self.test = None  # the test cell running now
+        self.called = {}  # grade_id -> names of the student functions its code called
+        self.records = {}  # function name -> library convolutions run while it ran
+        self.policies = {}  # from-scratch function name -> its policy (convlib.forbidden)
+        self.hidden_seen = False  # a hidden input has reached the student's process
 
     # -- requests to the student process -------------------------------------------------
 
@@ -247,12 +258,32 @@ class NotebookGrader:
                               "Did your notebook call os._exit, kill its own process or "
                               "crash the interpreter?") from None
 
+    def in_hidden_test(self):
+        """Is the test code calling us now inside a hidden region? (read from our own stack)"""
+        if self.test is None:
+            return False
+        filename = f"<test cell {self.test.grade_id}>"
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == filename:
+                return frame.f_lineno in self.test.hidden_lines
+            frame = frame.f_back
+        return False
+
     def call(self, name, args, kwargs):
         try:
             tree, blobs = channel.encode([tuple(args), dict(kwargs)])
         except channel.NotPlainData as err:
             raise TypeError(f"the grader cannot pass this argument to {name}: {err}") from None
-        reply, out = self.request({"op": "call", "name": name, "args": tree}, blobs)
+        if self.in_hidden_test():
+            self.hidden_seen = True
+        if self.test is not None:
+            self.called.setdefault(self.test.grade_id, set()).add(name)
+        self.session.records()  # what ran before this call is not this function's doing
+        try:
+            reply, out = self.request({"op": "call", "name": name, "args": tree}, blobs)
+        finally:
+            self.records.setdefault(name, []).extend(self.session.records())
         if not reply.get("ok"):
             if reply.get("unsendable"):
                 kind = str(reply["unsendable"])[:100]
@@ -260,6 +291,12 @@ class NotebookGrader:
                     f"{name} returned an object of type {kind!r}. Return plain data: a numpy "
                     "array, a torch tensor, a number, or a tuple/list of these.",
                     mistake="wrong_type", case=self.case)
+            if reply.get("too_large"):
+                size = int(reply["too_large"]) if isinstance(reply["too_large"], int) else 0
+                raise CheckFailed(
+                    f"{name} returned {size / 2**20:.0f} MB of data, more than the grader takes "
+                    "from one call. Check the output's shape: it should be the size of the "
+                    "output grid.", mistake="wrong_shape", case=self.case)
             raise rebuild_exception(reply.get("error") or ["Error", ""])
         try:
             result, after = channel.decode(reply["result"], out)
@@ -273,31 +310,55 @@ class NotebookGrader:
         return result
 
     def from_scratch(self, name, forbidden):
-        """Trusted answer to convlib.checks.check_from_scratch: static analysis of the
-        submission, then the sandbox's tripwire records (evidence that can only lower a score)."""
-        findings = scan_from_scratch(self.student_sources, name, forbidden)
-        case = f"source of {name}"
-        if not findings:
-            self._probe(name)
-            reply, _ = self.request({"op": "tripwires", "function": name})
-            labels = [str(r[0]) for r in reply.get("records", []) if isinstance(r, list) and r]
-            labels = [label for label in labels if _is_forbidden(label, forbidden)]
-            findings = [f"{labels[0]} (seen while {name} ran)"] if labels else []
-            case = "from-scratch run"
-        if findings:
+        """Trusted answer to convlib.checks.check_from_scratch. The verdict is settled again
+        when the notebook is done (`verdicts`): every check of the function then scores 0."""
+        self.policies[name] = forbidden
+        self._probe(name)
+        reason = self.verdict(name)
+        if reason:
             self.flags.add("forbidden_call")
-            raise CheckFailed(
-                f"{name} uses {findings[0]}. This exercise is about writing the operation "
-                "yourself: loops (or numpy/torch arithmetic), no library convolution.",
-                mistake="forbidden_call", case=case)
+            raise CheckFailed(f"{name} {reason}. " + EXPLANATIONS["forbidden_call"],
+                              mistake="forbidden_call", case=f"from-scratch check of {name}")
+
+    def verdict(self, name):
+        """Why `name` is not from scratch, or None: static analysis of its code, ways around
+        the record anywhere in the student's code, library convolutions seen while it ran."""
+        policy = self.policies[name]
+        findings = scan_function(self.student_sources, name, policy)
+        if findings:
+            return f"uses {findings[0]}"
+        tampering = scan_tampering(self.written_sources)
+        if tampering:
+            self.flags.add("tampered")
+            return (f"cannot be checked: the notebook uses {tampering[0]}, which could switch "
+                    "off the grader's record of library calls")
+        used = first_forbidden(self.records.get(name, []), policy)
+        if used:
+            return f"called {used} while the grader ran it"
+        return None
+
+    def verdicts(self):
+        """{function: reason} for every from-scratch function that is not, after a last check
+        that the record still works (a canary convolution run in the student's process)."""
+        if not self.policies:
+            return {}
+        out = {name: self.verdict(name) for name in self.policies}
+        if not self.session.dead:
+            try:
+                self.session.records()
+                reply, _ = self.request({"op": "canary"})
+                seen = set(self.session.records())
+            except GraderAbort:
+                reply, seen = {"ok": True}, set(CANARY_LABELS)  # it died: no canary, no claim
+            if not reply.get("ok") or not set(CANARY_LABELS) <= seen:
+                self.flags.add("tampered")
+                for name in out:
+                    out[name] = out[name] or ("cannot be checked: the grader's record of "
+                                              "library calls was switched off")
+        return {name: reason for name, reason in out.items() if reason}
 
     def _probe(self, name):
-        try:
-            from convlib.checks import _default_args
-            samples = _default_args()
-        except Exception:  # noqa: BLE001
-            samples = [(np.random.default_rng(0).normal(size=(6, 5)),
-                        np.random.default_rng(1).normal(size=(3, 2)))]
+        samples = default_probe_inputs()
         missing = 0
         for sample in samples:
             try:
@@ -324,30 +385,21 @@ class NotebookGrader:
                  "status": "failed", "mistake": None, "case": None, "message": ""}
         buf = io.StringIO()
         stdout.local.buf = buf
+        self.test = test
         try:
             self._exec_test(test)
             entry.update(points=test.points, status="passed", message="passed")
         except GraderAbort as err:
             entry.update(status=err.status, message=err.message)
-        except CheckFailed as err:
-            mistake = getattr(err, "mistake", None)
-            entry.update(status="forbidden" if mistake == "forbidden_call" else "failed",
-                         mistake=mistake, case=getattr(err, "case", None), message=str(err))
-        except NameError as err:
-            entry.update(mistake="not_implemented", message=(
-                f"{err}. Define it in your notebook (keep the name from the exercise) and make "
-                "sure the cell that defines it runs without an error."))
-        except NotImplementedError:
-            entry.update(mistake="not_implemented", message=(
-                "Not implemented yet: replace `raise NotImplementedError()` with your code."))
-        except Exception as err:  # noqa: BLE001
-            text = str(err)
-            entry.update(mistake="raised_error", message=(
-                f"{type(err).__name__}: {text}" if text else
-                f"a check in this cell failed ({type(err).__name__})"))
+        except Exception as err:  # noqa: BLE001  (every failure of a check is reported)
+            entry.update(failure_entry(err))
+            hidden = _raised_in(err, test)
+            if hidden or self.hidden_seen:
+                entry["message"] = withheld_message(entry, hidden)
         finally:
             stdout.local.buf = None
-        entry["message"] = entry["message"][:4000]
+            self.test = None
+        entry["message"] = entry["message"][:2000]
         return entry, buf.getvalue()
 
     def _exec_test(self, test):
@@ -375,6 +427,47 @@ class NotebookGrader:
         exec(code, ns)  # noqa: S102  (the instructor's trusted test code)
 
 
+def failure_entry(err):
+    """status, mistake, case and message for an exception raised by a test cell."""
+    if isinstance(err, CheckFailed):
+        mistake = getattr(err, "mistake", None)
+        return {"status": "forbidden" if mistake == "forbidden_call" else "failed",
+                "mistake": mistake, "case": getattr(err, "case", None), "message": str(err)}
+    if isinstance(err, NameError):
+        return {"mistake": "not_implemented", "message": (
+            f"{err}. Define it in your notebook (keep the name from the exercise) and make "
+            "sure the cell that defines it runs without an error.")}
+    if isinstance(err, NotImplementedError):
+        return {"mistake": "not_implemented", "message": (
+            "Not implemented yet: replace `raise NotImplementedError()` with your code.")}
+    text = str(err)[:STUDENT_TEXT_KEEP]
+    return {"mistake": "raised_error", "message": (
+        f"{type(err).__name__}: {text}" if text else
+        f"a check in this cell failed ({type(err).__name__})")}
+
+
+def _raised_in(err, test):
+    """Did `err` leave the test cell from a line inside a hidden region?"""
+    line, tb = None, err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == f"<test cell {test.grade_id}>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line in test.hidden_lines
+
+
+def withheld_message(entry, hidden):
+    """A failure message with nothing in it the student's code or the hidden inputs made:
+    which case, and what the mistake usually is."""
+    case = entry.get("case") or ("a hidden test" if hidden else "this check")
+    mistake = entry.get("mistake")
+    what = "Your code raised an error" if mistake in (None, "raised_error") else "Failed"
+    why = ("the details would show the hidden inputs" if hidden else
+           "this check ran after hidden tests, so the details could carry hidden inputs")
+    return (f"{what} on {case}. {EXPLANATIONS.get(mistake) or ''} "
+            f"(Details are not shown: {why}.)").replace("  ", " ")
+
+
 def grade_cells(session, source, nb, stdout):
     """Run one submission notebook `nb` (validated nbformat v4) against `source`.
 
@@ -382,7 +475,10 @@ def grade_cells(session, source, nb, stdout):
     """
     steps, warnings = match_cells(source, nb)
     student_sources = [(i + 1, nb.cells[i].source) for kind, i, _ in steps if kind == "run"]
-    grader = NotebookGrader(session, source, student_sources)
+    given = {normalise(c.source) for c in source.nb.cells if c.cell_type == "code"
+             and not nbgrader_meta(c).get("solution")}
+    written = [(n, text) for n, text in student_sources if normalise(text) not in given]
+    grader = NotebookGrader(session, source, student_sources, written)
     results, out_cells = {}, []
     stopped = None
     for kind, index, test in steps:
@@ -410,7 +506,21 @@ def grade_cells(session, source, nb, stdout):
                 if entry["status"] in ("timeout", "error") and grader.session.dead:
                     stopped = GraderAbort(entry["status"], entry["message"])
             results[test.grade_id] = entry
-            out_cells.append(_test_cell(test, entry, printed))
+            out_cells.append((test, printed))
+    # A from-scratch exercise that a library convolution answered scores 0 in every check.
+    verdicts = grader.verdicts()
+    for gid, entry in results.items():
+        names = sorted(grader.called.get(gid, set()) & set(verdicts))
+        if names:
+            entry.update(points=0.0, status="forbidden", mistake="forbidden_call",
+                         case=f"from-scratch check of {names[0]}", message=(
+                             f"Scored 0: {names[0]} {verdicts[names[0]]}. In a from-scratch "
+                             "exercise no library convolution may compute the answer, so every "
+                             f"check of {names[0]} scores 0.")[:2000])
+    if verdicts:
+        grader.flags.add("forbidden_call")
+    out_cells = [_test_cell(c[0], results[c[0].grade_id], c[1]) if isinstance(c, tuple) else c
+                 for c in out_cells]
     flags = set(grader.flags) | set(session.flags)
     if warnings:
         flags.add("tampered")

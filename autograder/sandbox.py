@@ -1,7 +1,7 @@
 """Start and drive the bubblewrap sandbox in which student code runs (the trusted side).
 
 One `Sandbox` is one bwrap process with its own PID, network, IPC and mount namespaces,
-running sandbox_kernel.py as a pre-warmed fork server. `Sandbox.session(limits)` forks a fresh
+running sandboxed/kernel.py as a pre-warmed fork server. `Sandbox.session(limits)` forks a fresh
 child for one submission and returns a `Session` that talks to it over a private socket.
 
 What the student process sees: the interpreter's prefix, the virtualenv and the convlib package,
@@ -33,11 +33,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import channel
+from .sandboxed import channel
 
 HERE = Path(__file__).resolve().parent
-KERNEL = HERE / "sandbox_kernel.py"
-INSIDE = "/opt/grader"  # where the kernel, the channel module and convlib appear in the sandbox
+SANDBOXED = HERE / "sandboxed"  # bound read-only into the sandbox: the kernel and the channel
+INSIDE = "/opt/grader"  # where that folder (and convlib, in lib/) appear in the sandbox
 UID = 65534  # nobody
 
 
@@ -78,6 +78,32 @@ def tasks_of_uid(uid):
         except OSError:
             continue
     return count
+
+
+def _descendants(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        found += children.get(pid, [])
+        todo += children.get(pid, [])
+    return found
+
+
+def _is_kernel(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"kernel.py" in f.read()
+    except OSError:
+        return False
 
 
 def bwrap_available():
@@ -159,11 +185,11 @@ def bwrap_command(ctrl_fd, limits):
     if venv not in prefixes and os.path.realpath(venv) != venv:
         cmd += ["--ro-bind", venv, venv]
     cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
-            "--ro-bind", str(KERNEL), f"{INSIDE}/sandbox_kernel.py",
-            "--ro-bind", str(HERE / "channel.py"), f"{INSIDE}/lib/_grader_channel.py",
+            "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm",
+            "--ro-bind", str(SANDBOXED), f"{INSIDE}/sandboxed",
             "--ro-bind", str(convlib_dir()), f"{INSIDE}/lib/convlib",
             "--chdir", "/tmp", "--clearenv"]
+    cmd = _private_tmp(cmd, limits)
     cmd[1:1] = parent_dirs(cmd)
     env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/.mpl", "IPYTHONDIR": "/tmp/.ipython", "OMP_NUM_THREADS": "1",
@@ -175,8 +201,43 @@ def bwrap_command(ctrl_fd, limits):
     cmd += ["--"]
     if as_root:
         cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", *SETPRIV]
-    cmd += [python, "-s", f"{INSIDE}/sandbox_kernel.py", str(ctrl_fd), "--sandboxed"]
+    cmd += [python, "-s", f"{INSIDE}/sandboxed/kernel.py", str(ctrl_fd), "--sandboxed"]
     return cmd
+
+
+def _private_tmp(cmd, limits):
+    """Mount the student's /tmp first, so that binds under /tmp (a checkout or a virtualenv in
+    /tmp) land on top of it instead of being hidden by it. Each top-level folder of /tmp that
+    holds a bind becomes a read-only tmpfs of its own: the student can neither rename it nor
+    write next to the binds."""
+    binds, i, held = [], 0, []
+    while i < len(cmd):
+        if cmd[i] in ("--ro-bind", "--bind", "--symlink"):
+            target = cmd[i + 2]
+            if target == "/tmp" or target.startswith("/tmp/"):
+                top = "/".join(target.split("/")[:3])
+                if top not in held:
+                    held.append(top)
+            binds.append(i)
+            i += 3
+        else:
+            i += 1
+    head = cmd.index("--die-with-parent")
+    tmp = ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+    for top in held:
+        tmp += ["--perms", "0755", "--size", str(2**20), "--tmpfs", top]
+    between = set()
+    for i in binds:
+        target = cmd[i + 2]
+        parent = os.path.dirname(target)
+        while parent.count("/") > 2 and parent.startswith("/tmp/"):
+            between.add(parent)
+            parent = os.path.dirname(parent)
+    for folder in sorted(between, key=lambda d: d.count("/")):
+        tmp += ["--perms", "0755", "--dir", folder]
+    tail = [arg for top in held for arg in ("--remount-ro", top)]
+    chdir = cmd.index("--chdir")
+    return cmd[:head] + tmp + cmd[head:chdir] + tail + cmd[chdir:]
 
 
 # Drop to the real uid `nobody`: no groups, no capability now or ever (bounding set empty, and
@@ -203,11 +264,12 @@ def unsandboxed_command(ctrl_fd, workdir):
     """The same fork server without any isolation (only with --unsandboxed)."""
     lib = Path(workdir) / "lib"
     lib.mkdir(parents=True, exist_ok=True)
-    shutil.copy(HERE / "channel.py", lib / "_grader_channel.py")
-    shutil.copy(KERNEL, Path(workdir) / "sandbox_kernel.py")
+    inside = Path(workdir) / "sandboxed"
+    if not inside.exists():
+        shutil.copytree(SANDBOXED, inside, ignore=shutil.ignore_patterns("__pycache__"))
     if not (lib / "convlib").exists():
         os.symlink(convlib_dir(), lib / "convlib")
-    return [sys.executable, "-s", str(Path(workdir) / "sandbox_kernel.py"), str(ctrl_fd)]
+    return [sys.executable, "-s", str(inside / "kernel.py"), str(ctrl_fd)]
 
 
 class Sandbox:
@@ -219,6 +281,7 @@ class Sandbox:
         self.proc = None
         self.ctrl = None
         self._tmp = None
+        self._server = None
 
     def start(self):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -274,6 +337,33 @@ class Sandbox:
             return None
         return msg if isinstance(msg, dict) else None
 
+    def wait_done(self, timeout):
+        """The server's report that a student process has ended. A student process of the
+        same uid may have stopped the server (SIGSTOP cannot be ignored): continue it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reply = self._ctrl_recv(0.05)
+            if reply is not None:
+                return reply
+            if not self.alive():
+                return None
+            for pid in self._server_pids():
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    if state in ("T", "t"):
+                        os.kill(pid, signal.SIGCONT)
+                except (OSError, IndexError):
+                    pass
+        return None
+
+    def _server_pids(self):
+        """Host pids of the fork server (bwrap's descendants running the kernel)."""
+        if self._server is None:
+            self._server = [pid for pid in _descendants(self.proc.pid)
+                            if _is_kernel(pid)][:1]
+        return self._server
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -282,6 +372,10 @@ class Sandbox:
         if not self.alive():
             self.restart()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The record of library convolutions: the student's process gets only the writing end.
+        record_read, record_write = os.pipe()
+        os.set_blocking(record_read, False)
+        os.set_blocking(record_write, False)
         limits = asdict(self.limits)
         # RLIMIT_NPROC counts every task of the real uid on the machine: allow `processes` more
         # than that uid already runs (other workers' sandboxes, the user's own programs).
@@ -289,14 +383,17 @@ class Sandbox:
             UID if os.geteuid() == 0 else os.getuid())
         msg = json.dumps({"op": "fork", "limits": limits}).encode()
         try:
-            socket.send_fds(self.ctrl, [msg], [theirs.fileno()])
+            socket.send_fds(self.ctrl, [msg], [theirs.fileno(), record_write])
         except OSError:
             theirs.close()
             mine.close()
+            os.close(record_read)
+            os.close(record_write)
             self.restart()
             return self.session()
         theirs.close()
-        return Session(self, mine)
+        os.close(record_write)
+        return Session(self, mine, record_read)
 
     def kill(self):
         """Kill the whole sandbox: bwrap's PID namespace dies with it."""
@@ -317,7 +414,7 @@ class Sandbox:
                 self.proc.stderr.close()
         if self.ctrl is not None:
             self.ctrl.close()
-        self.proc = self.ctrl = None
+        self.proc = self.ctrl = self._server = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -332,9 +429,10 @@ class Sandbox:
 class Session:
     """One submission's student process. Every request has a wall-clock deadline."""
 
-    def __init__(self, sandbox, sock):
+    def __init__(self, sandbox, sock, record_fd):
         self.sandbox = sandbox
         self.sock = sock
+        self.record_fd = record_fd  # reading end of the student process's record pipe
         self.deadline = time.monotonic() + sandbox.limits.notebook_timeout
         self.dead = None  # why the process is gone, once it is
         self.flags = set()
@@ -369,6 +467,21 @@ class Session:
             self.flags.add("memory_limit")
         return reply, out
 
+    def records(self):
+        """Labels of the library convolutions run since the last call (convlib.forbidden)."""
+        data = b""
+        while self.record_fd is not None:
+            try:
+                chunk = os.read(self.record_fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return [line.decode(errors="replace") for line in data.split(b"\n") if line]
+
     def _timeout(self, which):
         self.dead = f"stopped at {which}"
         self.flags.add("timeout")
@@ -387,11 +500,16 @@ class Session:
             pass
         self.sock.close()
         self.sock = None
+        if self.record_fd is not None:
+            os.close(self.record_fd)
+            self.record_fd = None
         sandbox = self.sandbox
         if not sandbox.alive():
             sandbox.kill()
             return
-        done = sandbox._ctrl_recv(15)
+        done = sandbox.wait_done(15)
+        if done and not done.get("clean", True):
+            sandbox.kill()  # something of this student survived the clean-up: a fresh sandbox
         if not done or not done.get("done"):
             # the fork server itself was killed or is stuck: start a fresh sandbox next time
             if not self.dead:

@@ -192,3 +192,6 @@ def convolve1d_loop(x, k, stride=1, padding=0, dilation=1, padding_mode="zeros")
 # deep learning's names: what torch calls conv is a cross-correlation
 conv1d = correlate1d
 conv2d = correlate2d
+
+__all__ = ["conv1d", "conv2d", "convolve1d", "convolve1d_loop", "convolve2d", "convolve2d_loop",
+           "correlate1d", "correlate1d_loop", "correlate2d", "correlate2d_loop"]

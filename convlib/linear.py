@@ -60,3 +60,5 @@ def conv_matrix(input_hw, K, stride=1, padding=0, dilation=1, padding_mode="zero
     else:
         M = Mp.reshape(H_out * W_out, Hp * Wp) @ P.reshape(H * W, Hp * Wp).T
     return output_like(M, K)
+
+__all__ = ["conv_matrix"]

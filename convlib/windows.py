@@ -156,3 +156,5 @@ def col2im(cols, output_hw, kernel_hw, stride=1, dilation=1, padding=0):
     cols6 = A.reshape(N, rows // kk, kernel[0], kernel[1], hb, wb)
     out = add_windows(cols6, padded, stride, dilation)[:, :, ph: ph + H, pw: pw + W]
     return output_like(out[0] if unbatched else out, cols)
+
+__all__ = ["col2im", "im2col", "sliding_windows"]

@@ -4,8 +4,8 @@ other cells are not held against them."""
 
 import pytest
 
-from autograder.grade_static import scan_from_scratch
-from convlib.checks import FORBIDDEN_CONV_CALLS
+from convlib.forbidden import FORBIDDEN_CONV_CALLS
+from convlib.scan import scan_function
 
 SETUP = (1, "import numpy as np\nimport torch\nimport scipy.signal\n"
             "import torch.nn.functional as F")
@@ -15,7 +15,7 @@ LOOPS = (2, "def conv2d(x, k):\n    out = np.zeros((2, 2))\n    for i in range(2
 
 
 def scan(*cells):
-    return scan_from_scratch([SETUP, *cells], "conv2d", FORBIDDEN_CONV_CALLS)
+    return scan_function([SETUP, *cells], "conv2d", FORBIDDEN_CONV_CALLS)
 
 
 def test_plain_loops_and_fft_are_clean():
@@ -64,7 +64,7 @@ def test_a_parameter_named_like_an_imported_helper_is_not_that_helper():
     setup = (1, "import torch\nfrom convlib import correlate2d, kernel")
     code = (2, "def conv2d(image, kernel):\n    M, N = kernel.shape\n"
                "    return (image.unfold(0, M, 1).unfold(1, N, 1) * kernel).sum((-1, -2))")
-    assert scan_from_scratch([setup, code], "conv2d", FORBIDDEN_CONV_CALLS) == []
+    assert scan_function([setup, code], "conv2d", FORBIDDEN_CONV_CALLS) == []
 
 
 def test_an_import_inside_the_function_is_followed():

@@ -1,50 +1,52 @@
 """The student side of grading: a pre-warmed fork server that runs inside the bubblewrap sandbox.
 
-    python sandbox_kernel.py CONTROL_FD [--sandboxed]
+    python kernel.py CONTROL_FD [--sandboxed]
 
-Started once per grading worker (see sandbox.py). It imports numpy, scipy, torch, matplotlib,
-IPython and convlib once, then for each submission receives a fresh private socket over the
-control socket and forks a child that:
+Started once per grading worker (see autograder/sandbox.py). It imports numpy, scipy, torch,
+matplotlib, IPython and convlib once, hooks every library convolution (convlib.forbidden), then
+for each submission receives over the control socket a fresh private socket and the writing end
+of a record pipe, and forks a child that:
 
-  * works in a fresh empty folder under the sandbox's private /tmp, under resource limits;
-  * records every call into a forbidden library function (tripwires installed before any
-    student code runs; they pass the call through and only keep evidence);
+  * works in a fresh empty folder under the sandbox's private /tmp, under resource limits, with
+    every catchable signal back at its default and no way to start another program (seccomp);
+  * writes one line to the record pipe each time a library convolution runs; the pipe's reading
+    end is in the trusted grader, so nothing the student does can take a record back;
   * runs the student's cells with IPython and answers the trusted grader's requests over the
     private socket with plain data only (see channel.py).
 
 When the child is gone, the server kills every other process left in the sandbox (its own PID
-namespace), empties /tmp and /dev/shm, and reports how the child ended. The control socket never
+namespace), empties /tmp and /dev/shm (whatever permissions the student left), checks that they
+are as empty as before, and reports how the child ended and whether the sandbox is clean; a
+sandbox that is not clean is replaced by the grader before the next student. The server ignores
+every signal it can; a SIGSTOP is undone by the grader from outside. The control socket never
 reaches student code: the child closes it before running anything.
 
-This file runs with only the sandbox's read-only view of the interpreter, the virtualenv and the
-convlib package; it must not import anything from the autograder package.
+This file runs with only the sandbox's read-only view of the interpreter, the virtualenv, this
+folder and the convlib package; it imports only the standard library, channel.py and convlib.
 """
 
 import ctypes
 import os
+import platform
 import resource
 import shutil
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import time
 
-LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
+LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
 sys.path.insert(0, LIB)
 
-import _grader_channel as channel  # noqa: E402  (bound next to convlib, see sandbox.py)
+import channel  # noqa: E402  (this folder is sys.path[0]: the script's own)
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
-MAX_RECORDS = 500
 CELL_OUTPUT_KEEP = 20_000  # characters of each cell's output sent back for the notebook
-
-FALLBACK_FORBIDDEN = (
-    "torch.nn.functional.conv1d", "torch.nn.functional.conv2d", "torch.conv1d", "torch.conv2d",
-    "torch.nn.Conv1d", "torch.nn.Conv2d", "numpy.convolve", "numpy.correlate",
-    "scipy.signal.*", "scipy.ndimage.*",
-)
+MAX_REPLY_BYTES = 64 * 2**20  # a result larger than this is refused, and the notebook goes on
+MESSAGE_KEEP = 2000  # characters of a student exception's text
 
 
 def prctl(option, value):
@@ -71,15 +73,9 @@ def prewarm():
             importlib.import_module(name)
         except Exception:  # noqa: BLE001  (optional: only saves time later)
             pass
-    try:  # every convlib module a notebook may import, once, before any fork
-        import convlib
-        for info in pkgutil.iter_modules(convlib.__path__):
-            try:
-                importlib.import_module(f"convlib.{info.name}")
-            except Exception:  # noqa: BLE001
-                pass
-    except Exception:  # noqa: BLE001  (the grader still works for notebooks without convlib)
-        pass
+    import convlib  # every convlib module a notebook may import, once, before any fork
+    for info in pkgutil.iter_modules(convlib.__path__):
+        importlib.import_module(f"convlib.{info.name}")
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
     config = Config()
@@ -140,86 +136,72 @@ class Capture:
         raise OSError("no file descriptor in the grader")
 
 
-# ----------------------------------------------------------------------------- tripwires
+# ----------------------------------------------------------------------------- the record
 
-RECORD = []
-_LIB_PREFIXES = tuple(p for p in {sys.prefix, sys.base_prefix, os.path.dirname(LIB)} if p)
-
-
-def _student_frames():
-    names, frame = [], sys._getframe(2)
-    while frame is not None and len(names) < 50:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_LIB_PREFIXES) and filename != __file__:
-            names.append(frame.f_code.co_name)
-        frame = frame.f_back
-    return names
+RECORD_FD = None  # the child's writing end of the record pipe (the grader holds the other end)
 
 
-def _wire(original, label):
-    def tripwire(*args, **kwargs):
-        if len(RECORD) < MAX_RECORDS:
-            try:
-                RECORD.append((label, _student_frames()))
-            except Exception:
-                RECORD.append((label, []))
-        return original(*args, **kwargs)
-
-    tripwire.__name__ = getattr(original, "__name__", label.rsplit(".", 1)[-1])
-    tripwire.__doc__ = getattr(original, "__doc__", None)
-    return tripwire
-
-
-def _resolve(dotted):
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        obj = sys.modules.get(".".join(parts[:cut]))
-        if obj is not None:
-            try:
-                for part in parts[cut:]:
-                    obj = getattr(obj, part)
-            except AttributeError:
-                return None
-            return obj
-    return None
-
-
-def install_tripwires():
-    """Wrap the forbidden library functions so calls into them are recorded, then passed on."""
-    import inspect
+def record(label):
+    """Called by convlib.forbidden's hooks each time a library convolution runs."""
+    if RECORD_FD is None:
+        return
     try:
-        from convlib.checks import FORBIDDEN_CONV_CALLS as forbidden
-    except Exception:
-        forbidden = FALLBACK_FORBIDDEN
-    for entry in forbidden:
-        if entry.endswith(".*"):
-            prefix = entry[:-2]
-            for name, module in list(sys.modules.items()):
-                if module is None or not (name == prefix or name.startswith(prefix + ".")):
-                    continue
-                for attr, value in list(vars(module).items()):
-                    if attr.startswith("__") or not inspect.isroutine(value):
-                        continue
-                    owner = getattr(value, "__module__", "") or ""
-                    if owner == prefix or owner.startswith(prefix + ".") or owner.startswith(
-                            "_") or inspect.isbuiltin(value):
-                        try:
-                            setattr(module, attr, _wire(value, f"{prefix}.{attr}"))
-                        except (AttributeError, TypeError):
-                            pass
-            continue
-        module_name, _, attr = entry.rpartition(".")
-        owner = _resolve(module_name)
-        value = getattr(owner, attr, None) if owner is not None else None
-        if value is None:
-            continue
-        try:
-            if inspect.isclass(value):
-                value.forward = _wire(value.forward, entry)
-            elif callable(value):
-                setattr(owner, attr, _wire(value, entry))
-        except (AttributeError, TypeError):
-            pass
+        os.write(RECORD_FD, label.encode()[:200] + b"\n")
+    except BlockingIOError:
+        pass  # the pipe is full: the grader already has a record of this call
+    except OSError:
+        os._exit(86)  # the record was closed: nothing may run unrecorded
+
+
+def install_hooks():
+    """Hook every library convolution before any student code exists; refuse to start if the
+    policy module cannot be loaded (a grader that silently records less is worse than none)."""
+    from convlib.forbidden import install_hooks as hook_all
+    return hook_all(record)
+
+
+# Blocking execve/execveat: library code can only run in a process that carries the hooks.
+AUDIT_ARCH = {"x86_64": (0xC000003E, (59, 322)), "aarch64": (0xC00000B7, (221, 281))}
+
+
+def forbid_exec():
+    """A seccomp filter making execve and execveat fail with EPERM (no_new_privs is set)."""
+    arch, numbers = AUDIT_ARCH[platform.machine()]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    load, jeq, ret = 0x20, 0x15, 0x06
+    allow, deny, kill = 0x7FFF0000, 0x00050000 | 1, 0x80000000  # ALLOW, ERRNO(EPERM), KILL
+    code = [(load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (load, 0, 0, 0),
+            (jeq, 3, 0, numbers[0]), (jeq, 2, 0, numbers[1]),
+            (0x45, 1, 0, 0x40000000),  # jset: the x32 ABI's numbers on x86_64
+            (ret, 0, 0, allow), (ret, 0, 0, deny)]
+    filters = (Filter * len(code))(*[Filter(*c) for c in code])
+    program = Program(len(code), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
+    if libc.prctl(22, 2, ctypes.byref(program), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
+def canary():
+    """Run one library convolution of each kind: the grader checks they all reach the record."""
+    import numpy as np
+    import scipy.signal
+    import torch
+
+    import convlib
+    x = np.ones((3, 3))
+    torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+    np.convolve(x[0], x[0])
+    scipy.signal.correlate2d(x, x[:2, :2], "valid")
+    convlib.correlate2d(x, x[:2, :2])
 
 
 # ----------------------------------------------------------------------------- the child
@@ -243,7 +225,11 @@ def set_limits(limits):
             resource.setrlimit(which, (min(value, hard) if hard != -1 else value, hard))
 
 
-def child(sock, limits, shell):
+def child(sock, record_fd, limits, shell):
+    global RECORD_FD
+    RECORD_FD = record_fd
+    for number, handler in HANDLERS.items():
+        signal.signal(number, handler)
     workdir = tempfile.mkdtemp(prefix="work-", dir="/tmp")
     os.chdir(workdir)
     os.environ["HOME"] = workdir
@@ -257,8 +243,8 @@ def child(sock, limits, shell):
     state = {"limit": limits["output_chars"], "used": 0, "flooded": False}
     stdout, stderr = Capture(state, "stdout"), Capture(state, "stderr")
     sys.stdout, sys.stderr = stdout, stderr
-    install_tripwires()
     set_limits(limits)
+    forbid_exec()
     ns = shell.user_ns
     flags = {"memory_error": False}
     me = os.getpid()
@@ -267,8 +253,8 @@ def child(sock, limits, shell):
         if isinstance(err, MemoryError):
             flags["memory_error"] = True
         try:
-            text = str(err)[:2000]
-        except BaseException:
+            text = str(err)[:MESSAGE_KEEP]
+        except BaseException:  # noqa: B036
             text = "(the message could not be read)"
         return [type(err).__name__[:100], text]
 
@@ -322,11 +308,12 @@ def child(sock, limits, shell):
             if os.getpid() != me:
                 os._exit(0)
             reply(*answer)
-        elif op == "tripwires":
-            wanted = msg.get("function")
-            records = [[label, names[:20]] for label, names in RECORD
-                       if wanted is None or wanted in names]
-            reply({"ok": True, "records": records[:100]})
+        elif op == "canary":
+            try:
+                canary()
+                reply({"ok": True})
+            except BaseException as err:  # noqa: B036
+                reply({"ok": False, "error": error_of(err)})
         elif op == "exit":
             os._exit(0)
         else:
@@ -355,7 +342,10 @@ def do_call(ns, msg, blobs, error_of):
     except BaseException as err:  # noqa: B036
         kind = type(result).__name__[:100]
         return {"ok": False, "unsendable": kind,
-                "error": ["NotPlainData", f"returned {kind}: {err}"[:2000]]}, ()
+                "error": ["NotPlainData", f"returned {kind}: {err}"[:MESSAGE_KEEP]]}, ()
+    size = sum(len(blob) for blob in out_blobs)
+    if size > MAX_REPLY_BYTES:
+        return {"ok": False, "too_large": size, "error": ["ResultTooLarge", ""]}, ()
     return {"ok": True, "result": tree}, out_blobs
 
 
@@ -414,8 +404,64 @@ def kill_others():
             pass
 
 
+def _empty(folder):
+    """Delete everything in `folder` that is on its own file system (not our read-only binds),
+    first giving back the permissions a student may have taken away (all files are theirs)."""
+    try:
+        device = os.lstat(folder).st_dev
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        path = os.path.join(folder, entry)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if st.st_dev != device:
+            continue  # a mount point: part of the sandbox, not the student's
+        if stat.S_ISDIR(st.st_mode):
+            try:
+                os.chmod(path, 0o700)
+            except OSError:
+                pass
+            _walk_chmod(path)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _walk_chmod(path):
+    """os.walk cannot enter a folder without read permission: open each level as we go."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    for entry in entries:
+        sub = os.path.join(path, entry)
+        try:
+            if stat.S_ISDIR(os.lstat(sub).st_mode):
+                os.chmod(sub, 0o700)
+                _walk_chmod(sub)
+        except OSError:
+            pass
+
+
+def _state(folder):
+    """What a clean sandbox looks like: the entries and the free space of a writable folder."""
+    try:
+        fs = os.statvfs(folder)
+        return sorted(os.listdir(folder)), fs.f_bfree, fs.f_ffree
+    except OSError:
+        return None
+
+
 def cleanup():
-    """Kill every student process, reap them, empty the writable folders (in the sandbox)."""
+    """Kill every student process, reap them, empty the writable folders (in the sandbox).
+    Returns True when the sandbox is back to its state before the first student."""
     for _ in range(500):
         kill_others()
         while True:
@@ -429,21 +475,17 @@ def cleanup():
             break
         time.sleep(0.005)
     if not SANDBOXED:
-        return  # /tmp and /dev/shm are the machine's own: never empty them
-    for folder in ("/tmp", "/dev/shm"):
-        try:
-            entries = os.listdir(folder)
-        except OSError:
-            continue
-        for entry in entries:
-            path = os.path.join(folder, entry)
-            try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
-            except OSError:
-                pass
+        return not others()  # /tmp and /dev/shm are the machine's own: never empty them
+    for folder in WRITABLE:
+        _empty(folder)
+    return not others() and all(_state(folder) == BASELINE.get(folder) for folder in WRITABLE)
+
+
+WRITABLE = ("/tmp", "/dev/shm")
+BASELINE = {}
+CATCHABLE = [s for s in signal.valid_signals()
+             if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD)]
+HANDLERS = {}  # the server's own handlers before it ignored everything: the child gets them back
 
 
 def watch(pid, limit):
@@ -478,20 +520,32 @@ def main():
     if sys.argv[2:3] == ["--sandboxed"] and not SANDBOXED:
         ctrl.send(json.dumps({"ready": False, "error": "not in a private PID namespace"}).encode())
         os._exit(1)
+    for number in CATCHABLE:  # a student process may signal us: SIGTERM, SIGINT, ... do nothing
+        try:
+            previous = signal.signal(number, signal.SIG_IGN)
+            if previous is not None:
+                HANDLERS[number] = previous
+        except (OSError, ValueError, TypeError):
+            pass
     shell = prewarm()
+    install_hooks()
     prctl(PR_SET_DUMPABLE, 0)  # student processes of the same uid cannot read our memory/fds
     prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if SANDBOXED:
+        for folder in WRITABLE:
+            _empty(folder)
+            BASELINE[folder] = _state(folder)
     cleanup()
     ctrl.send(json.dumps({"ready": True}).encode())
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(ctrl, 65536, 1)
+            data, fds, _, _ = socket.recv_fds(ctrl, 65536, 2)
         except OSError:
             os._exit(1)
         if not data:
             os._exit(0)
         msg = json.loads(data)
-        if msg.get("op") != "fork" or len(fds) != 1:
+        if msg.get("op") != "fork" or len(fds) != 2:
             for fd in fds:
                 os.close(fd)
             continue
@@ -500,15 +554,16 @@ def main():
             try:
                 ctrl.close()
                 sock = socket.socket(fileno=fds[0])
-                child(sock, msg["limits"], shell)
+                child(sock, fds[1], msg["limits"], shell)
             finally:
                 os._exit(70)
-        os.close(fds[0])
+        for fd in fds:
+            os.close(fd)
         status, over = watch(pid, msg["limits"]["processes"])
-        cleanup()
+        clean = cleanup()
         ended = {"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                  "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                 "process_limit": over}
+                 "process_limit": over, "clean": clean}
         ctrl.send(json.dumps({"done": True, **ended}).encode())
 
 

@@ -1,0 +1,231 @@
+"""What counts as a library convolution in a from-scratch exercise, and how to see one being used.
+
+The rule (the README says the same): in a from-scratch exercise, no library function may compute
+the convolution for you. Forbidden are the functions that slide a kernel and multiply-and-sum:
+torch's convolutions under every spelling (``F.conv2d``, ``nn.Conv2d``, ``torch.ops.aten...``,
+``torch._C._VariableFunctions.conv2d``), ``numpy.convolve``/``correlate``, everything in
+``scipy.signal`` and ``scipy.ndimage``, and convlib's own convolutions. Building blocks are
+allowed: array arithmetic, sums, ``matmul``/``einsum``/``tensordot``, FFTs, and the *window
+helpers* (``F.unfold``, ``Tensor.unfold``, ``sliding_window_view``, ``as_strided``,
+``convlib.im2col``), except in an exercise whose point is to build the windows (notebook 06's
+``im2col_conv2d``), which forbids ``WINDOW_HELPERS`` too.
+
+A policy is a list of glob patterns over dotted names (``fnmatch``, case-sensitive; ``*`` also
+matches dots). A pattern starting with ``!`` allows what it matches; the last matching pattern
+wins, as in a .gitignore. ``is_forbidden(label, policy)`` is the one matching rule, used by the
+static scan (``convlib.scan``), by the runtime hooks below, and by the self-checks.
+
+Runtime hooks (``install_hooks(record)``) sit where the work is done, not where it is spelled:
+
+* torch: a kernel at the dispatcher's BackendSelect key for every operator whose name is a
+  convolution (or a window helper), in every namespace. Every Python path into torch's C++
+  (functional, modules, ``torch.ops``, ``torch._C``, inference mode, other threads, autograd)
+  passes through it; it calls ``record(label)`` and then redispatches to the real kernel.
+* numpy, scipy, convlib: every reference, in every loaded module, to a forbidden function or to
+  the C entry points behind them (``numpy``'s ``multiarray.correlate``, ``scipy.signal``'s
+  ``_sigtools``, ``scipy.ndimage``'s ``_nd_image``) is replaced by a wrapper that records, then
+  calls the original.
+
+Hooks never change a result. In the grader they are installed before any student code runs and
+``record`` writes to a pipe whose reading end is in the trusted grader, outside the student's
+process (see autograder/sandboxed/kernel.py).
+"""
+
+import fnmatch
+import inspect
+import re
+import sys
+
+LIBRARY_CONVOLUTIONS = (
+    "torch.*conv*",  # functional, torch.conv2d, torch.ops.aten.*, torch._C.*, nn.grad.*
+    "torch.*Conv*",  # nn.Conv2d, nn.ConvTranspose2d, nn.LazyConv2d
+    "numpy.convolve",
+    "numpy.correlate",
+    "numpy.*multiarray.correlate*",  # the C functions behind both
+    "scipy.signal.*",
+    "scipy.ndimage.*",
+    "convlib.conv.*",
+    "convlib.layers.*",
+    "convlib.linear.*",  # conv_matrix: M @ x.ravel() is the convolution
+    "convlib.conv1d",
+    "convlib.conv2d",
+    "convlib.conv2d_nchw*",
+    "convlib.conv_transpose2d*",
+    "convlib.conv_matrix",
+    "convlib.correlate*",
+    "convlib.convolve*",
+)
+
+WINDOW_HELPERS = (
+    "torch.nn.functional.unfold",
+    "torch.nn.functional.fold",
+    "torch.Tensor.unfold",
+    "torch.ops.aten.im2col",
+    "torch.ops.aten.col2im",
+    "torch.ops.aten.unfold",
+    "torch.*as_strided",
+    "numpy.lib.stride_tricks.*",
+    "numpy.lib._stride_tricks_impl.*",
+    "convlib.windows.*",
+    "convlib.im2col",
+    "convlib.col2im",
+    "convlib.sliding_windows",
+)
+
+FORBIDDEN_CONV_CALLS = LIBRARY_CONVOLUTIONS  # the default policy of check_from_scratch
+
+# torch operators hooked at the dispatcher: convolutions (not "convert") and the window helpers.
+TORCH_OPERATOR = re.compile(r"conv(?!ert)|^aten::(im2col|col2im|unfold)$")
+
+# The modules whose functions are hooked, and the C extension modules behind them.
+HOOKED_MODULES = ("scipy.signal", "scipy.ndimage", "convlib.conv", "convlib.layers",
+                  "convlib.linear", "convlib.windows")
+HOOKED_FUNCTIONS = ("numpy.convolve", "numpy.correlate",
+                    "numpy.lib.stride_tricks.sliding_window_view",
+                    "numpy.lib.stride_tricks.as_strided")
+C_ENTRY_POINTS = (("numpy._core.multiarray", ("correlate", "correlate2")),
+                  ("numpy.core.multiarray", ("correlate", "correlate2")))
+
+
+def is_forbidden(label, policy=FORBIDDEN_CONV_CALLS):
+    """Does the dotted name `label` fall under `policy`? The last matching pattern decides."""
+    verdict = False
+    for pattern in policy:
+        allow = pattern.startswith("!")
+        if fnmatch.fnmatchcase(label, pattern[1:] if allow else pattern):
+            verdict = not allow
+    return verdict
+
+
+def first_forbidden(labels, policy=FORBIDDEN_CONV_CALLS):
+    """The first label of `labels` that `policy` forbids, or None."""
+    return next((label for label in labels if is_forbidden(label, policy)), None)
+
+
+# ----------------------------------------------------------------------------- runtime hooks
+
+class Hooks:
+    """Installed hooks; `remove()` puts every original back (the self-check uses this)."""
+
+    def __init__(self):
+        self.libraries = []  # torch.library.Library objects holding the dispatcher kernels
+        self.swapped = []  # (namespace dict, key, original)
+
+    def remove(self):
+        for lib in self.libraries:
+            lib._destroy()
+        for namespace, key, original in reversed(self.swapped):
+            namespace[key] = original
+        self.libraries, self.swapped = [], []
+
+
+def install_hooks(record):
+    """Hook every library convolution and window helper; `record(label)` is called on each use.
+
+    Returns a `Hooks`. Raises if a hook cannot be installed: a policy that silently shrinks is
+    worse than a grader that refuses to start.
+    """
+    hooks = Hooks()
+    try:
+        _hook_torch(record, hooks)
+        _hook_python(record, hooks)
+    except BaseException:
+        hooks.remove()
+        raise
+    return hooks
+
+
+def _hook_torch(record, hooks):
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    cpu = torch._C.DispatchKeySet(torch._C.DispatchKey.CPU)
+    libraries = {}
+    for full in torch._C._dispatch_get_all_op_names():
+        if not TORCH_OPERATOR.search(full):
+            continue
+        namespace, _, name = full.partition("::")
+        op, _, overload = name.partition(".")
+        packet = getattr(getattr(torch.ops, namespace), op)
+        operator = getattr(packet, overload or "default")
+        if namespace not in libraries:
+            libraries[namespace] = torch.library.Library(namespace, "IMPL")
+            hooks.libraries.append(libraries[namespace])
+        libraries[namespace].impl(name, _torch_kernel(operator, f"torch.ops.{namespace}.{op}",
+                                                      cpu, record), "BackendSelect")
+
+
+def _torch_kernel(operator, label, cpu, record):
+    def kernel(*args, **kwargs):
+        record(label)
+        return operator.redispatch(cpu, *args, **kwargs)
+
+    return kernel
+
+
+def _wrap(original, label, record):
+    def hooked(*args, **kwargs):
+        record(label)
+        return original(*args, **kwargs)
+
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__", "__wrapped__"):
+        try:
+            setattr(hooked, attr, getattr(original, attr))
+        except AttributeError:
+            pass
+    hooked.__wrapped__ = original
+    return hooked
+
+
+def _targets():
+    """{id(original): (original, label)} of every Python-level function to hook."""
+    targets = {}
+    for module_name in sorted(sys.modules, key=lambda n: (n.count("."), n)):
+        module = sys.modules[module_name]
+        if module is None or not any(module_name == p or module_name.startswith(p + ".")
+                                     for p in HOOKED_MODULES):
+            continue
+        public = ".".join(part for part in module_name.split(".") if not part.startswith("_"))
+        exported = getattr(module, "__all__", None)
+        for attr, value in list(vars(module).items()):
+            if inspect.isclass(value) or not callable(value) or attr.startswith("__"):
+                continue
+            # The module's API (its __all__, or its public names), not private helpers that
+            # an allowed function also calls; C functions are hooked whatever their name.
+            api = attr in exported if exported is not None else not attr.startswith("_")
+            if not api and getattr(value, "__self__", None) is not module:
+                continue
+            # A C function of this very module (scipy.signal._sigtools._convolve2d), or a
+            # function defined under a hooked module; not numpy.asarray imported into one.
+            owner = getattr(value, "__module__", None) or ""
+            if getattr(value, "__self__", None) is module or any(
+                    owner == p or owner.startswith(p + ".") for p in HOOKED_MODULES):
+                targets.setdefault(id(value), (value, f"{public}.{attr}"))
+    for dotted in HOOKED_FUNCTIONS:
+        module_name, _, attr = dotted.rpartition(".")
+        value = getattr(sys.modules.get(module_name), attr, None)
+        if value is not None:
+            targets.setdefault(id(value), (value, dotted))
+    for module_name, attrs in C_ENTRY_POINTS:
+        module = sys.modules.get(module_name)
+        for attr in attrs:
+            value = getattr(module, attr, None)
+            if value is not None:
+                targets.setdefault(id(value), (value, f"numpy.multiarray.{attr}"))
+    return targets
+
+
+def _hook_python(record, hooks):
+    """Replace every reference, in every loaded module, to a target by its recording wrapper."""
+    targets = _targets()
+    wrappers = {key: _wrap(original, label, record) for key, (original, label) in
+                targets.items()}
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for key, value in list(namespace.items()):
+            wrapper = wrappers.get(id(value))
+            if wrapper is not None and targets[id(value)][0] is value:
+                hooks.swapped.append((namespace, key, value))
+                namespace[key] = wrapper
