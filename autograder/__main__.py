@@ -9,14 +9,17 @@
     python -m autograder export --course DIR [--to OUT_DIR]
     python -m autograder report --course DIR [--to OUT_DIR] [--assignment A]
     python -m autograder demo [DIR] [--students N]
+    python -m autograder doctor [--course DIR]
 
---course defaults to the current folder. See docs/instructor-guide.md.
+--course defaults to the current folder. See docs/instructor-guide.md; `doctor` checks that the
+grading sandbox works and isolates student code on this machine (docs/deployment.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .course import PROG, Course, WorkflowError, init, release
 
@@ -28,7 +31,8 @@ def _add_course(p):
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=PROG, description="The instructor's workflow: init, "
-                                 "release, collect, grade, feedback, export, report, demo.")
+                                 "release, collect, grade, feedback, export, report, demo; "
+                                 "doctor checks the grading sandbox.")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create a course folder from the repository's solutions/")
@@ -79,6 +83,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", metavar="A", help="default: 02_conv2d")
     p.add_argument("--students", type=int, metavar="N", help="a smaller class (at least 4)")
     p.add_argument("--workers", type=int, metavar="N", help="grading workers (default: CPUs)")
+
+    p = sub.add_parser("doctor", help="check that the grading sandbox works and isolates "
+                       "student code here (exit 1 if not)")
+    _add_course(p)
     return ap
 
 
@@ -115,6 +123,13 @@ def run(argv: list[str]) -> int:
         from .demo import demo
         return demo(args.dir, assignment=args.assignment, students=args.students,
                     workers=args.workers)
+    if args.command == "doctor":  # before Course.open: the machine needs no course folder yet
+        from .doctor import report, run_checks
+        if not Path(args.course).is_dir():
+            raise WorkflowError(f"no folder {args.course}")
+        checks = run_checks(args.course)
+        print(report(checks))
+        return 0 if all(c.ok for c in checks) else 1
     course = Course.open(args.course)
     if args.command == "release":
         names = course.source_assignments() if args.all else args.assignments

@@ -325,8 +325,10 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
                      log=None):
     """Grade every submission of `assignment` in the course folder; return the results dicts.
 
-    Raises GradeError when grading cannot start (e.g. bwrap missing without `unsandboxed`).
+    Raises GradeError when grading cannot start (e.g. bwrap missing without `unsandboxed`, or
+    a sandbox that does not work here): then nothing is recorded.
     """
+    from convlib.checks import set_hidden_secret
     log = log or (lambda text: print(text, file=sys.stderr))
     course = Path(course).resolve()
     limits = limits or Limits()
@@ -336,24 +338,53 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
                          "--unsandboxed to grade WITHOUT isolation (only for code you trust).")
     sources = load_sources(source_folder(course, assignment, source_dir))
     jobs = find_jobs(course, assignment, sources, students)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
-    ready = start_sandboxes(course, limits, unsandboxed, workers)  # before anything is recorded
+    secret = hidden_secret(course)
+    finished, pending = split_finished(jobs, course, assignment, secret, limits, force)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
+    ready = start_sandboxes(course, limits, unsandboxed, workers) if pending else []
+    set_hidden_secret(secret)  # for the hidden tests, run in this process only
     try:
-        return _grade(course, assignment, sources, jobs, ready, workers, unsandboxed=unsandboxed,
-                      db_url=db_url, limits=limits, progress=progress, force=force, log=log)
+        return _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
+                      limits=limits, unsandboxed=unsandboxed, db_url=db_url, progress=progress,
+                      log=log)
     finally:
+        set_hidden_secret(None)
         for box in ready:
             box.kill()
+
+
+def split_finished(jobs, course, assignment, secret, limits, force):
+    """([(job, previous result, autograded notebook)], [jobs to grade]). A job is finished when
+    its results file matches this submission, source, secret and grader, and its autograded
+    notebook is readable (else it is graded again, not read as "no answers")."""
+    finished, pending = [], []
+    for job in jobs:
+        job["fingerprint"] = fingerprint(job["path"].read_bytes() if job["path"].is_file()
+                                         and not job["path"].is_symlink() else b"",
+                                         job["source_bytes"] + secret, limits)
+        folder = Path(course) / "autograded" / job["student"] / assignment
+        job["results_path"] = folder / f"{job['notebook']}.results.json"
+        job["nb_path"] = folder / f"{job['notebook']}.ipynb"
+        previous = _previous(job) if not force else None
+        autograded = _read_nb(job["nb_path"]) if previous is not None else None
+        if previous is not None and (autograded is not None or previous["status"] == "error"):
+            finished.append((job, previous, autograded))
+        else:
+            pending.append(job)
+    return finished, pending
 
 
 def start_sandboxes(course, limits, unsandboxed, count):
     """Start `count` sandboxes at once and check the first one as `doctor` does; raise
     GradeError with the cause and the fix when the machine cannot sandbox."""
     from .doctor import preflight
-    boxes = [Sandbox(limits, unsandboxed=unsandboxed) for _ in range(count)]
-    with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        started = list(pool.map(_try_start, boxes))
-    failed = next((err for err in started if err is not None), None)
+    boxes = [Sandbox(limits, unsandboxed=unsandboxed).launch() for _ in range(count)]
+    failed = None
+    for box in boxes:  # they start side by side; this thread lives as long as they are used
+        try:
+            box.wait_ready()
+        except SandboxError as err:
+            failed = failed or err
     try:
         if failed is not None:
             if unsandboxed:
@@ -369,14 +400,6 @@ def start_sandboxes(course, limits, unsandboxed, count):
     return boxes
 
 
-def _try_start(box):
-    try:
-        box.start()
-    except SandboxError as err:
-        return err
-    return None
-
-
 def check_sandbox(box):
     """One trial submission: the student process runs, its record of library calls works, and
     it cannot see the course or reach the network. Raises SandboxError."""
@@ -386,9 +409,10 @@ def check_sandbox(box):
         canary, _ = session.request({"op": "canary"}, timeout=60)
         seen = set(session.records())
     except Exception as err:  # noqa: BLE001  (any failure here is the machine's, not a student's)
-        raise SandboxError(f"a trial notebook did not run in the sandbox ({err})") from None
-    finally:
         session.close()
+        raise SandboxError(f"a trial notebook did not run in the sandbox ({err}; "
+                           f"{session.ended})") from None
+    session.close()
     if reply.get("error") or "sandbox ok" not in (reply.get("stdout") or ""):
         raise SandboxError(f"a trial notebook failed in the sandbox: {reply.get('error')} "
                            f"{(reply.get('stdout') or '')[-300:]}")
@@ -427,21 +451,8 @@ def hidden_secret(course):
 SECRET_FILE = ".hidden-tests-secret"
 
 
-def _grade(course, assignment, sources, jobs, ready, workers, *, unsandboxed, db_url, limits,
-           progress, force, log):
-    from convlib.checks import set_hidden_secret
-    secret = hidden_secret(course)
-    set_hidden_secret(secret)
-    try:
-        return _grade_with_secret(course, assignment, sources, jobs, ready, workers, secret,
-                                  unsandboxed=unsandboxed, db_url=db_url, limits=limits,
-                                  progress=progress, force=force, log=log)
-    finally:
-        set_hidden_secret(None)
-
-
-def _grade_with_secret(course, assignment, sources, jobs, ready, workers, secret, *,
-                       unsandboxed, db_url, limits, progress, force, log):
+def _grade(course, assignment, sources, jobs, finished, pending, ready, workers, *, limits,
+           unsandboxed, db_url, progress, log):
     if unsandboxed:
         log(WARNING_BANNER)
         if os.geteuid() == 0 and not can_drop_to_nobody():
@@ -451,22 +462,10 @@ def _grade_with_secret(course, assignment, sources, jobs, ready, workers, secret
     course_id = course_config(course, "course_id")
     ensure_gradebook_assignment(db_url, assignment, sources, course_id)
     gb = open_gradebook(db_url, course_id)
-    out_root = course / "autograded"
-    results, pending = [], []
-    for job in jobs:
-        job["fingerprint"] = fingerprint(job["path"].read_bytes() if job["path"].is_file()
-                                         and not job["path"].is_symlink() else b"",
-                                         job["source_bytes"] + secret, limits)
-        folder = out_root / job["student"] / assignment
-        job["results_path"] = folder / f"{job['notebook']}.results.json"
-        job["nb_path"] = folder / f"{job['notebook']}.ipynb"
-        previous = _previous(job) if not force else None
-        autograded = _read_nb(job["nb_path"]) if previous is not None else None
-        if previous is not None and (autograded is not None or previous["status"] == "error"):
-            save_to_gradebook(gb, previous, job["source"], autograded, job["timestamp"])
-            results.append(previous)
-        else:  # not graded yet, or its autograded notebook is unreadable: grade it again
-            pending.append(job)
+    results = []
+    for job, previous, autograded in finished:
+        save_to_gradebook(gb, previous, job["source"], autograded, job["timestamp"])
+        results.append(previous)
     bar = Progress(len(pending), progress)
     stdout = grade_cells.install_thread_stdout()
     local = threading.local()

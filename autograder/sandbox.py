@@ -284,6 +284,12 @@ class Sandbox:
         self._server = None
 
     def start(self):
+        """Launch the sandbox and wait until its fork server is ready."""
+        return self.launch().wait_ready()
+
+    def launch(self):
+        """Start the sandbox's process without waiting for it. bwrap dies with the *thread*
+        that launched it (--die-with-parent): launch from a thread that outlives its use."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "JUPYTER"))}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
@@ -306,6 +312,9 @@ class Sandbox:
                                      start_new_session=True, env=env, cwd=cwd)
         child.close()
         self.ctrl = parent
+        return self
+
+    def wait_ready(self):
         reply = self._ctrl_recv(self.limits.start_timeout)
         if not reply or not reply.get("ready"):
             err = self._stderr_tail()
@@ -435,6 +444,7 @@ class Session:
         self.record_fd = record_fd  # reading end of the student process's record pipe
         self.deadline = time.monotonic() + sandbox.limits.notebook_timeout
         self.dead = None  # why the process is gone, once it is
+        self.ended = None  # the fork server's report on how the process ended (after close)
         self.flags = set()
 
     def request(self, header, blobs=(), timeout=None):
@@ -508,6 +518,7 @@ class Session:
             sandbox.kill()
             return
         done = sandbox.wait_done(15)
+        self.ended = done
         if done and not done.get("clean", True):
             sandbox.kill()  # something of this student survived the clean-up: a fresh sandbox
         if not done or not done.get("done"):

@@ -39,6 +39,18 @@ rtol=1e-5, allow_dtypes=None)``
     code to a known wrong value or to ``(wrong_value, explanation)``. ``reveal=False`` keeps the
     expected value out of the message so a visible self-check does not give the answer away.
 
+``hidden_rng(label)``, ``hidden_generator(label)``, ``hidden_seed(label)``;
+``set_hidden_secret(secret)``
+    Where hidden tests get every random input (never from a literal seed), so that inputs
+    learned once are of no use in a resubmission. ``hidden_seed`` is the first 8 bytes of
+    HMAC-SHA256(secret, label) as an int; ``hidden_rng`` is ``numpy.random.default_rng`` of it,
+    ``hidden_generator`` a ``torch.Generator`` seeded with it. The label names the case:
+    ``"<assignment>/<grade_id>/<case>"``, e.g. ``"02_conv2d/test_conv2d_hidden/12x10"``. The
+    secret (bytes, one per course) is set with ``set_hidden_secret`` by the trusted grader only,
+    in its own process, and never reaches student code; with no secret (``None``, the default:
+    the instructor's kernel, ``nbgrader validate``) the key is empty and the inputs depend on the
+    label alone. Either way the same label gives the same inputs, so re-grading is reproducible.
+
 ``conv1d_mistakes()`` / ``conv2d_mistakes()``
     The convolution mistake library for ``fn(x, k)`` / ``fn(image, kernel)`` (valid
     cross-correlation, stride 1): ``kernel_flipped``, ``padding_added`` ('same' and 'full' zero
@@ -46,14 +58,16 @@ rtol=1e-5, allow_dtypes=None)``
     numpy, independently of the rest of convlib.
 
 ``FORBIDDEN_CONV_CALLS``; ``check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None)``
-    Entries are dotted names (``"torch.nn.functional.conv2d"``) or module wildcards
-    (``"scipy.signal.*"``). If ``type(fn)`` has ``__grader_from_scratch__`` (the trusted grader's
-    proxy), the call returns ``fn.__grader_from_scratch__(list(forbidden))``. Otherwise, in the
-    student's kernel, a best-effort check: the source of ``fn`` (and of the notebook functions it
-    calls) is parsed and every name, attribute chain and import it uses is resolved; then ``fn``
-    runs once on ``args`` (by default small random 2-D then 1-D, torch then numpy inputs, until
-    one is accepted) with the forbidden functions replaced by tripwires, restored afterwards.
-    Raises ``CheckFailed(mistake="forbidden_call")`` naming the call, or ``not_implemented``.
+    ``forbidden`` is a policy of ``convlib.forbidden`` (glob patterns over dotted names, ``!``
+    to allow; ``FORBIDDEN_CONV_CALLS`` are the library convolutions, ``WINDOW_HELPERS`` the
+    unfold-style helpers an im2col exercise forbids too). If ``type(fn)`` has
+    ``__grader_from_scratch__`` (the trusted grader's proxy), the call returns
+    ``fn.__grader_from_scratch__(list(forbidden))``. Otherwise, in the student's kernel: the
+    notebook's cells are analysed (``convlib.scan.scan_function``), then ``fn`` runs once on
+    ``args`` (by default small random 2-D then 1-D, torch then numpy inputs, until one is
+    accepted) with every library convolution hooked (``convlib.forbidden.install_hooks``) and
+    unhooked afterwards. Raises ``CheckFailed(mistake="forbidden_call")`` naming the call, or
+    ``not_implemented``.
 
 Mistake codes: ``kernel_flipped``, ``kernel_transposed``, ``transposed``, ``output_too_small``,
 ``output_too_large``, ``integer_truncation``, ``input_modified``, ``padding_added``,
@@ -64,18 +78,26 @@ Exceptions that are not ``Exception`` subclasses (``KeyboardInterrupt``, ``Syste
 grader's own signals) pass through the checks unchanged.
 """
 
-import ast
 import copy
+import hashlib
+import hmac
 import inspect
 import sys
 import textwrap
 
 import numpy as np
 
+from .forbidden import FORBIDDEN_CONV_CALLS, first_forbidden, install_hooks
+from .scan import scan_function
+
 __all__ = [
     "CheckFailed",
     "check_function",
     "check_value",
+    "hidden_seed",
+    "hidden_rng",
+    "hidden_generator",
+    "set_hidden_secret",
     "conv1d_mistakes",
     "conv2d_mistakes",
     "FORBIDDEN_CONV_CALLS",
@@ -495,6 +517,42 @@ def _value_equal(got, expected, atol, rtol):
     return _same(got, expected)
 
 
+# ----------------------------------------------------------------------------- hidden inputs
+
+_hidden_secret = None  # set only in the trusted grader's process; never handed to student code
+
+
+def set_hidden_secret(secret):
+    """Key every later ``hidden_seed`` with ``secret`` (bytes), or with nothing (``None``)."""
+    if secret is not None and not isinstance(secret, (bytes, bytearray)):
+        raise TypeError(f"the hidden-input secret must be bytes or None, got "
+                        f"{type(secret).__name__}; read the secret file in binary mode or "
+                        "encode the text (secret.encode()).")
+    if secret is not None and not secret:
+        raise ValueError("the hidden-input secret is empty; pass None to run without a secret.")
+    global _hidden_secret
+    _hidden_secret = None if secret is None else bytes(secret)
+
+
+def hidden_seed(label):
+    """The seed of the hidden inputs named ``label``: a 64-bit int, HMAC-SHA256(secret, label)."""
+    if not isinstance(label, str) or not label:
+        raise TypeError(f"a hidden-input label is a non-empty string such as "
+                        f"'02_conv2d/test_conv2d_hidden/12x10', got {label!r}.")
+    digest = hmac.new(_hidden_secret or b"", label.encode("utf-8"), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def hidden_rng(label):
+    """A ``numpy.random.Generator`` for the hidden inputs named ``label``."""
+    return np.random.default_rng(hidden_seed(label))
+
+
+def hidden_generator(label):
+    """A ``torch.Generator`` for the hidden inputs named ``label`` (pass it as ``generator=``)."""
+    return _torch().Generator().manual_seed(hidden_seed(label))
+
+
 # ----------------------------------------------------------------------------- mistake library
 
 def _np(x):
@@ -557,248 +615,12 @@ def conv2d_mistakes():
 
 
 # ----------------------------------------------------------------------------- from scratch
+# The policy and the hooks live in convlib.forbidden, the static analysis in convlib.scan; the
+# trusted grader answers the same call with the same two modules (autograder/grade_cells.py).
 
-FORBIDDEN_CONV_CALLS = (
-    "torch.nn.functional.conv1d",
-    "torch.nn.functional.conv2d",
-    "torch.nn.functional.conv3d",
-    "torch.nn.functional.conv_transpose1d",
-    "torch.nn.functional.conv_transpose2d",
-    "torch.conv1d",
-    "torch.conv2d",
-    "torch.conv3d",
-    "torch.convolution",
-    "torch.conv_transpose1d",
-    "torch.conv_transpose2d",
-    "torch.nn.Conv1d",
-    "torch.nn.Conv2d",
-    "torch.nn.Conv3d",
-    "torch.nn.ConvTranspose2d",
-    "numpy.convolve",
-    "numpy.correlate",
-    "scipy.signal.*",
-    "scipy.ndimage.*",
-    "convlib.conv.*",
-    "convlib.layers.*",
-    "convlib.linear.*",
-    "convlib.windows.*",
-    "convlib.conv1d",
-    "convlib.conv2d",
-    "convlib.correlate1d",
-    "convlib.correlate2d",
-    "convlib.convolve1d",
-    "convlib.convolve2d",
-)
-
-
-class _Tripped(BaseException):
-    """Raised by a tripwire; a BaseException so that `except Exception` cannot swallow it."""
-
-
-def _resolve(dotted):
-    """The object a dotted name refers to, importing nothing that is not imported yet."""
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        module = sys.modules.get(".".join(parts[:cut]))
-        if module is not None:
-            obj = module
-            try:
-                for part in parts[cut:]:
-                    obj = getattr(obj, part)
-            except AttributeError:
-                return None
-            return obj
-    return None
-
-
-def _forbidden_objects(forbidden):
-    """(id -> name of the exact forbidden objects, wildcard module prefixes)."""
-    exact, prefixes = {}, []
-    for entry in forbidden:
-        if entry.endswith(".*"):
-            prefixes.append(entry[:-2])
-        else:
-            obj = _resolve(entry)
-            if obj is not None:
-                exact[id(obj)] = entry
-    return exact, prefixes
-
-
-def _under(module_name, prefixes):
-    module_name = module_name or ""
-    for prefix in prefixes:
-        if module_name == prefix or module_name.startswith(prefix + "."):
-            return prefix
-    return None
-
-
-def _public_module_of(obj):
-    """scipy.signal._signaltools.correlate2d reports '_signaltools'; use the public package."""
-    name = getattr(obj, "__module__", None) if not inspect.ismodule(obj) else obj.__name__
-    return name or ""
-
-
-def _name_is_forbidden(dotted, exact_names, prefixes):
-    if dotted in exact_names:
-        return dotted
-    prefix = _under(dotted, prefixes)
-    return f"{prefix}.*" if prefix else None
-
-
-def _object_is_forbidden(obj, exact, prefixes):
-    if id(obj) in exact:
-        return exact[id(obj)]
-    if inspect.ismodule(obj) or callable(obj):
-        prefix = _under(_public_module_of(obj), prefixes)
-        if prefix:
-            label = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__name__", "?")
-            return label if inspect.ismodule(obj) else f"{prefix}.{label}"
-    return None
-
-
-def _dotted(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return list(reversed(parts))
-    return None
-
-
-def _static_scan(fn, forbidden, seen=None):
-    """Forbidden names the source of ``fn`` (and notebook helpers it calls) refers to."""
-    seen = set() if seen is None else seen
-    if id(fn) in seen:
-        return []
-    seen.add(id(fn))
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return []
-    exact, prefixes = _forbidden_objects(forbidden)
-    exact_names = {e for e in forbidden if not e.endswith(".*")}
-    scope = dict(getattr(fn, "__globals__", {}))
-    closure = getattr(fn, "__closure__", None) or ()
-    for var, cell in zip(getattr(fn.__code__, "co_freevars", ()), closure, strict=False):
-        try:
-            scope[var] = cell.cell_contents
-        except ValueError:
-            pass
-    found, helpers = [], []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                hit = _name_is_forbidden(alias.name, exact_names, prefixes)
-                if hit:
-                    found.append(alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                full = f"{node.module}.{alias.name}"
-                hit = _name_is_forbidden(full, exact_names, prefixes) or _name_is_forbidden(
-                    node.module, exact_names, prefixes)
-                if hit:
-                    found.append(full)
-        elif isinstance(node, (ast.Attribute, ast.Name)):
-            parts = _dotted(node)
-            if not parts or parts[0] not in scope:
-                continue
-            obj = scope[parts[0]]
-            for part in parts[1:]:
-                if _object_is_forbidden(obj, exact, prefixes) and not inspect.ismodule(obj):
-                    break  # the forbidden object itself, e.g. torch.nn.Conv2d.forward
-                try:
-                    obj = getattr(obj, part)
-                except Exception:
-                    obj = None
-                    break
-            if obj is None:
-                continue
-            hit = _object_is_forbidden(obj, exact, prefixes)
-            if hit and not (inspect.ismodule(obj) and isinstance(node, ast.Name)
-                            and _module_used_only_as_prefix(tree, node.id)):
-                found.append(".".join(parts) if not inspect.ismodule(obj) else hit)
-            elif inspect.isfunction(obj) and obj.__module__ == fn.__module__:
-                helpers.append(obj)
-    for helper in helpers:
-        found.extend(_static_scan(helper, forbidden, seen))
-    return found
-
-
-def _module_used_only_as_prefix(tree, name):
-    """A bare module name (``signal``) counts only when an attribute of it is used; the
-    attribute itself is then reported. A module passed around whole is still reported."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == name:
-            return True
-    return False
-
-
-def _tripwire(label, record):
-    def tripped(*args, **kwargs):
-        record.append(label)
-        raise _Tripped(label)
-
-    tripped.__name__ = label.rsplit(".", 1)[-1]
-    return tripped
-
-
-def _install_tripwires(fn, forbidden, record):
-    """Replace forbidden callables by tripwires; return the list of (owner, attr, original)."""
-    exact, prefixes = _forbidden_objects(forbidden)
-    saved = []
-
-    def swap(owner, attr, label, is_dict=False):
-        original = owner[attr] if is_dict else getattr(owner, attr)
-        saved.append((owner, attr, original, is_dict))
-        wire = _tripwire(label, record)
-        if is_dict:
-            owner[attr] = wire
-        else:
-            setattr(owner, attr, wire)
-
-    for entry in forbidden:
-        if entry.endswith(".*"):
-            continue
-        module_name, _, attr = entry.rpartition(".")
-        owner = _resolve(module_name)
-        if owner is not None and callable(getattr(owner, attr, None)):
-            try:
-                swap(owner, attr, entry)
-            except (AttributeError, TypeError):
-                pass
-    for prefix in prefixes:
-        for module_name, module in list(sys.modules.items()):
-            if module is None or not _under(module_name, [prefix]) or module_name == __name__:
-                continue
-            for attr, value in list(vars(module).items()):
-                if attr.startswith("__") or inspect.ismodule(value) or not callable(value):
-                    continue
-                if _under(_public_module_of(value), [prefix]):
-                    try:
-                        swap(module, attr, f"{module_name}.{attr}")
-                    except (AttributeError, TypeError):
-                        pass
-    scope = getattr(fn, "__globals__", None)
-    if isinstance(scope, dict):
-        for attr, value in list(scope.items()):
-            hit = _object_is_forbidden(value, exact, prefixes) if callable(value) else None
-            if hit and not inspect.ismodule(value):
-                swap(scope, attr, hit, is_dict=True)
-    return saved
-
-
-def _restore(saved):
-    for owner, attr, original, is_dict in reversed(saved):
-        if is_dict:
-            owner[attr] = original
-        else:
-            setattr(owner, attr, original)
-
-
-def _default_args():
+def default_probe_inputs():
+    """Small random (image, kernel) pairs, 2-D then 1-D, torch then numpy: what a from-scratch
+    probe calls a function with until one is accepted."""
     rng = np.random.default_rng(0)
     samples = []
     torch = sys.modules.get("torch")
@@ -811,37 +633,51 @@ def _default_args():
     return samples
 
 
+def _notebook_cells(fn):
+    """(number, source) of the cells run so far in IPython, else the source of `fn`."""
+    try:
+        history = get_ipython().user_ns.get("In")  # noqa: F821  (defined in IPython only)
+        if history:
+            return [(i, text) for i, text in enumerate(history) if text]
+    except NameError:
+        pass
+    for source_of in (inspect.getmodule(fn), fn):  # a script or module: all of its text
+        try:
+            return [(1, textwrap.dedent(inspect.getsource(source_of)))]
+        except (OSError, TypeError):
+            continue
+    return []
+
+
+def _refuse(name, what, case):
+    raise CheckFailed(f"{name} uses {what}. " + EXPLANATIONS["forbidden_call"],
+                      mistake="forbidden_call", case=case)
+
+
 def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
     """Fail with ``forbidden_call`` if ``fn`` uses a library convolution (see module docstring)."""
     if hasattr(type(fn), "__grader_from_scratch__"):
         return fn.__grader_from_scratch__(list(forbidden))
     name = getattr(fn, "__name__", "your function")
-    static = _static_scan(fn, tuple(forbidden))
+    policy = list(forbidden)
+    static = scan_function(_notebook_cells(fn), name, policy)
     if static:
-        raise CheckFailed(f"{name} uses {static[0]}. This exercise is about writing the operation "
-                          "yourself: loops (or numpy/torch arithmetic), no library convolution.",
-                          mistake="forbidden_call", case="source of " + name)
-    samples = [tuple(args)] if args is not None else _default_args()
-    for sample in samples:
-        record, saved = [], []
-        error = None
+        _refuse(name, static[0], "source of " + name)
+    for sample in ([tuple(args)] if args is not None else default_probe_inputs()):
+        record = []
+        hooks = install_hooks(record.append)
         try:
-            saved = _install_tripwires(fn, tuple(forbidden), record)
             fn(*[_copy(a) for a in sample])
-        except _Tripped:
-            pass
         except NotImplementedError:
             raise CheckFailed(f"{name} is not implemented yet. "
                               + EXPLANATIONS["not_implemented"], mistake="not_implemented",
                               case="from-scratch run") from None
-        except Exception as err:  # not this kind of input: try the next sample
-            error = err
+        except Exception:  # noqa: BLE001  (not this kind of input: try the next sample)
+            continue
         finally:
-            _restore(saved)
-        if record:
-            raise CheckFailed(f"{name} called {record[0]}. This exercise is about writing the "
-                              "operation yourself: loops (or numpy/torch arithmetic), no library "
-                              "convolution.", mistake="forbidden_call", case="from-scratch run")
-        if error is None:
-            return None
+            hooks.remove()
+        used = first_forbidden(record, policy)
+        if used:
+            _refuse(name, used, "from-scratch run")
+        return None
     return None

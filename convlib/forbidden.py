@@ -122,7 +122,8 @@ class Hooks:
 def install_hooks(record):
     """Hook every library convolution and window helper; `record(label)` is called on each use.
 
-    Returns a `Hooks`. Raises if a hook cannot be installed: a policy that silently shrinks is
+    Returns a `Hooks`: keep it (torch removes a library's kernels when the object is freed).
+    Raises if a hook cannot be installed: a policy that silently shrinks is
     worse than a grader that refuses to start.
     """
     hooks = Hooks()

@@ -1,8 +1,8 @@
-"""Grade a whole synthetic class built from autograder.submissions (one student per variant) on
-a fixture assignment shaped like 02_conv2d, and check every outcome: honest variants get full
-marks, mistakes lose exactly their tests with the mistake named, attacks gain nothing, malformed
-files get a clear error while the rest of the class is graded; nothing outside the sandbox is
-touched, feedback shows no hidden test, re-runs and interrupted runs end consistent."""
+"""Grade a whole synthetic class built from tests/fixtures/submissions.py (one student per
+variant) on a fixture assignment shaped like 02_conv2d, and check every outcome: honest variants
+get full marks, mistakes lose exactly their tests with the mistake named, attacks gain nothing,
+malformed files get a clear error while the rest of the class is graded; nothing outside the
+sandbox is touched, feedback shows no hidden test, re-runs and interrupted runs end consistent."""
 
 import json
 import os
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submissions as S
 from autograder.grade import grade_assignment
 from autograder.sandbox import Limits
 from tests.conftest import require_tool
+from tests.fixtures import submissions as S
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 A = S.ASSIGNMENT
@@ -93,17 +93,24 @@ def test_attacks_gain_nothing_and_carry_their_flags(graded, name):
     if variant.mistake:
         assert variant.mistake in {c["mistake"] for c in r["cells"]}
     assert set(variant.flags) <= set(r["flags"]), r["flags"]
-    assert not set(r["flags"]) - set(variant.flags) - set(variant.may_flag) - {"tampered"} or \
-        variant.edit, r["flags"]
+    # Code that could switch off the record of library calls is itself flagged, and then the
+    # from-scratch exercise cannot score: an attack may carry these two flags on top.
+    extra = set(r["flags"]) - set(variant.flags) - set(variant.may_flag)
+    assert not extra - {"tampered", "forbidden_call"} or variant.edit, r["flags"]
 
 
-def test_forbidden_calls_are_named_and_score_zero_on_the_from_scratch_test(graded):
+def test_forbidden_calls_are_named_and_the_whole_exercise_scores_zero(graded):
     for name in ("attack_scipy", "attack_scipy_obfuscated", "attack_torch_functional"):
         cells = {c["grade_id"]: c for c in result(graded, name)["cells"]}
         scratch = cells["test_conv2d_from_scratch"]
         assert scratch["status"] == "forbidden" and scratch["points"] == 0
-        assert "conv2d uses" in scratch["message"]
-        assert cells["test_conv2d"]["status"] == "passed"  # the values are right
+        assert "conv2d " in scratch["message"] and "Scored 0" in scratch["message"]
+        # the values are right, and still the conv2d checks pay nothing ...
+        conv = cells["test_conv2d"]
+        assert conv["status"] == "forbidden" and conv["points"] == 0, conv
+        assert "library convolution" in conv["message"]
+        # ... while the exercise that does not call conv2d keeps its point
+        assert cells["test_output_size"]["status"] == "passed"
 
 
 def test_the_scipy_attack_names_the_function_it_called(graded):
