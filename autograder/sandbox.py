@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 SANDBOXED = HERE / "sandboxed"  # bound read-only into the sandbox: the kernel and the channel
 INSIDE = "/opt/grader"  # where that folder (and convlib, in lib/) appear in the sandbox
 UID = 65534  # nobody
+RECORD_CLOSED = 86  # the exit status of a student process that closed its record (kernel.py)
 
 
 @dataclass
@@ -527,6 +528,10 @@ class Session:
                 self.flags.add("crashed")
             sandbox.kill()
             return
+        if done.get("exit") == RECORD_CLOSED:
+            self.flags.update(("tampered", "crashed"))
+            self.dead = self.dead or ("the notebook closed the grader's record of library "
+                                      "calls, so its process was stopped")
         if done.get("process_limit"):
             self.flags.add("crashed")
             self.dead = self.dead or "too many processes: the notebook's processes were killed"

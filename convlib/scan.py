@@ -316,8 +316,24 @@ def _installed(module):
         return False
 
 
+HARMLESS_MAGICS = re.compile(r"^\s*%%?(matplotlib|time|timeit)\b(.*)$")
+
+
+def _without_harmless_magics(source):
+    """`%matplotlib inline` dropped; `%time x = f()` and a `%%timeit` cell read as their code."""
+    lines = []
+    for line in source.split("\n"):
+        match = HARMLESS_MAGICS.match(line)
+        if match is None:
+            lines.append(line)
+        elif match.group(1) != "matplotlib" and not line.lstrip().startswith("%%"):
+            lines.append(re.sub(r"^(-\S+\s+)*", "", match.group(2).strip()))
+    return "\n".join(lines)
+
+
 def scan_tampering(cells):
     """Ways around the run-time record anywhere in `cells`; [] when there are none."""
+    cells = [(number, _without_harmless_magics(source)) for number, source in cells]
     statements = _parse(cells)
     scanner = _Scanner(cells, ())
     out = []
@@ -337,6 +353,8 @@ def scan_tampering(cells):
                     for alias in node.names:
                         if _chain_flagged(f"{node.module}.{alias.name}"):
                             out.append(f"from {node.module} import {alias.name} ({where})")
+            elif isinstance(node, ast.Name) and node.id == "get_ipython":
+                out.append(f"an IPython magic or `!` shell command ({where})")
             elif isinstance(node, ast.Name) and node.id in DYNAMIC:
                 out.append(f"`{node.id}` ({where})")
             elif isinstance(node, ast.Attribute):
