@@ -1,0 +1,159 @@
+"""When the machine, not the student, is at fault: a sandbox that cannot start stops the run
+before anyone is graded, one that breaks halfway stops it without blaming the students left;
+a resumed run never reads a corrupt autograded notebook as "no answers"; and what runs inside
+the sandbox imports nothing from the trusted grader."""
+
+import ast
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import grade
+from autograder.grade import GradeError, grade_assignment
+from autograder.sandbox import Limits, Sandbox, SandboxError
+from tests.conftest import require_tool
+from tests.fixtures import submissions as S
+
+A = S.ASSIGNMENT
+LIMITS = Limits(call_timeout=10, notebook_timeout=60, memory_bytes=768 * 2**20)
+ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE_ERROR = ("bwrap: No permissions to create new namespace, likely because the kernel "
+                   "does not allow non-privileged user namespaces.")
+
+
+def course_with(tmp_path, students):
+    course = S.make_fixture_course(tmp_path / "course")
+    for student, name in students.items():
+        S.write_submission(course, student, A, name)
+    return course
+
+
+def recorded(course):
+    """Everything a grading run records: the gradebook, autograded files, feedback."""
+    found = [p for p in ("gradebook.db", "autograded", "feedback") if (course / p).exists()]
+    return found
+
+
+def test_a_sandbox_that_cannot_start_stops_the_run_before_anyone_is_graded(tmp_path,
+                                                                           monkeypatch):
+    require_tool("bwrap", "bubblewrap")
+    course = course_with(tmp_path, {"s1": "loops_seed", "s2": "kernel_flipped"})
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho '{NAMESPACE_ERROR}' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(GradeError) as info:
+        grade_assignment(course, A, workers=2, limits=LIMITS)
+    message = str(info.value)
+    assert "nobody was graded" in message
+    assert "user namespaces" in message and "fix" in message.lower(), message
+    assert recorded(course) == []
+
+
+def test_a_sandbox_that_breaks_halfway_stops_the_run_and_blames_no_student(tmp_path,
+                                                                           monkeypatch):
+    require_tool("bwrap", "bubblewrap")
+    course = course_with(tmp_path, {f"s{i}": "loops_seed" for i in range(4)})
+    real = Sandbox.session
+    calls = []
+
+    def session(self):
+        calls.append(1)
+        if len(calls) > 2:  # the trial session, then the first student: then the machine fails
+            raise SandboxError("bwrap: Creating new namespace failed: No space left on device")
+        return real(self)
+
+    monkeypatch.setattr(Sandbox, "session", session)
+    with pytest.raises(GradeError) as info:
+        grade_assignment(course, A, workers=1, limits=LIMITS)
+    assert "stopped" in str(info.value) and "No space left" in str(info.value)
+    results = sorted((course / "autograded").glob("*/*/*.results.json"))
+    assert [p.parts[-3] for p in results] == ["s0"]  # graded before the failure, and only it
+    assert json.loads(results[0].read_text())["score"] == sum(S.FIXTURE_TESTS.values())
+    monkeypatch.setattr(Sandbox, "session", real)
+    again = grade_assignment(course, A, workers=1, limits=LIMITS)  # the fix: grade again
+    assert [r["score"] for r in again] == [sum(S.FIXTURE_TESTS.values())] * 4
+    assert not any("crashed" in r["flags"] for r in again)
+
+
+def test_a_corrupt_autograded_notebook_is_graded_again_not_read_as_no_answers(tmp_path):
+    require_tool("bwrap", "bubblewrap")
+    course = course_with(tmp_path, {"s1": "loops_seed"})
+    grade_assignment(course, A, workers=1, limits=LIMITS)
+    autograded = course / "autograded" / "s1" / A / f"{A}.ipynb"
+    autograded.write_text('{"cells": [ not json')
+    again = grade_assignment(course, A, workers=1, limits=LIMITS)
+    assert again[0]["score"] == sum(S.FIXTURE_TESTS.values())
+    json.loads(autograded.read_text())  # rewritten
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        reflection = gb.find_grade("reflection", A, A, "s1")
+        assert reflection.auto_score is None and reflection.needs_manual_grade
+
+
+def test_each_course_has_its_own_hidden_input_secret_readable_by_the_instructor_only(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    assert grade.hidden_secret(one) != grade.hidden_secret(two)
+    assert grade.hidden_secret(one) == grade.hidden_secret(one)  # stable: re-grading agrees
+    path = one / grade.SECRET_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield "." * node.level + (node.module or "")
+
+
+def test_what_runs_inside_the_sandbox_imports_only_the_stdlib_the_channel_and_convlib():
+    folder = ROOT / "autograder" / "sandboxed"
+    own = {p.stem for p in folder.glob("*.py")}
+    allowed_third_party = {"convlib", "numpy", "torch", "scipy", "matplotlib", "IPython",
+                           "traitlets", "PIL", "ipywidgets"}  # what the kernel pre-imports
+    for path in folder.glob("*.py"):
+        for name in _imports(path):
+            top = name.lstrip(".").split(".")[0]
+            assert not name.startswith("autograder"), (path.name, name)
+            assert not name.startswith(".."), (path.name, name)
+            assert top in sys.stdlib_module_names or top in own or \
+                top in allowed_third_party or name == ".", (path.name, name)
+
+
+def test_the_grader_checkout_may_live_under_tmp(tmp_path_factory):
+    """The sandbox's private /tmp used to hide a virtualenv that lives in /tmp."""
+    require_tool("bwrap", "bubblewrap")
+    if not str(Path(sys.prefix)).startswith("/tmp/"):
+        base = Path("/tmp") / f"grader-venv-{os.getpid()}"
+        try:
+            subprocess.run(["cp", "-al", sys.prefix, str(base)], check=True,
+                           capture_output=True)
+        except subprocess.CalledProcessError:  # /tmp on another file system: a real copy
+            shutil.copytree(sys.prefix, base, symlinks=True)
+        python = base / "bin" / "python"
+    else:
+        base, python = None, Path(sys.executable)
+    try:
+        code = ("import sys; sys.path.insert(0, %r)\n"
+                "from autograder.sandbox import Sandbox\n"
+                "box = Sandbox().start(); s = box.session()\n"
+                "reply, _ = s.request({'op': 'run', 'source': 'import sys; print(sys.prefix)'})\n"
+                "print(reply['stdout'], reply['error']); s.close(); box.kill()\n") % str(ROOT)
+        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                             timeout=300, cwd=str(ROOT))
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.startswith("/tmp/"), out.stdout
+    finally:
+        if base is not None:
+            shutil.rmtree(base, ignore_errors=True)
