@@ -86,6 +86,7 @@ class Machine:
     proc: Path  # for the sysctl settings and this process's seccomp filter and capabilities
     course: Path  # the canary folder goes here
     seen: dict = field(default_factory=dict)  # what the probe saw inside the sandbox
+    sandbox: object = None  # a started Sandbox to probe (the grader's own), else one is started
 
     def sysctl(self, name):
         """`user.max_user_namespaces` -> its value, or None where the kernel has no such knob."""
@@ -322,19 +323,24 @@ def sandbox_starts(m):
         os.chmod(host_tmp.name, 0o644)
         listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
         port = listener.getsockname()[1]
-        box = Sandbox(Limits(call_timeout=20, notebook_timeout=60, start_timeout=60))
-        try:
-            box.start()
-        except SandboxError as err:
-            message = " ".join(str(err).split())[-600:]
-            cause, fix = diagnose(message, m)
-            return Check("sandbox starts", False, f"{message} -> {cause}", fix)
-        stack.callback(box.kill)
+        box = m.sandbox
+        if box is None:
+            box = Sandbox(Limits(call_timeout=20, notebook_timeout=60, start_timeout=60))
+            try:
+                box.start()
+            except SandboxError as err:
+                message = " ".join(str(err).split())[-600:]
+                cause, fix = diagnose(message, m)
+                return Check("sandbox starts", False, f"{message} -> {cause}", fix)
+            stack.callback(box.kill)
         session = box.session()
         stack.callback(session.close)
         params = json.dumps({"port": port, "canary": str(canary), "tmp": host_tmp.name})
         try:
-            reply, _ = session.request({"op": "run", "source": PROBE % params})
+            reply, _ = session.request({"op": "run", "source": PROBE % params}, timeout=60)
+            session.records()
+            canary_reply, _ = session.request({"op": "canary"}, timeout=60)
+            m.seen_record = set(session.records()) if canary_reply.get("ok") else set()
         except (SandboxDied, SandboxTimeout) as err:
             return Check("sandbox starts", False, f"the probe did not answer: {err}", FIX_BREACH)
         lines = [line for line in reply.get("stdout", "").splitlines()
@@ -383,18 +389,36 @@ def not_root(m):
     return Check("not root", True, f"student code runs as uid {uid}")
 
 
+def record_works(m):
+    """Every library convolution run inside reaches the grader's record (from-scratch checks
+    depend on it; convlib.forbidden hooks them, autograder/sandboxed/kernel.py writes it)."""
+    from .grade_cells import CANARY_LABELS
+    missing = sorted(set(CANARY_LABELS) - getattr(m, "seen_record", set()))
+    if missing:
+        return Check("record of library calls", False, f"not recorded: {', '.join(missing)}",
+                     "reinstall the course package (pip install -e .); the installed torch, "
+                     "numpy, scipy or convlib is not the one convlib.forbidden knows")
+    return Check("record of library calls", True, "torch, numpy, scipy and convlib "
+                 "convolutions run inside are all recorded")
+
+
 CHECKS = [bwrap_installed, setpriv_present, namespaces, interpreter_readable, sandbox_starts,
-          no_network, course_files_hidden, private_tmp, not_root]
+          no_network, course_files_hidden, private_tmp, not_root, record_works]
+PROVEN_BY_A_STARTED_SANDBOX = (namespaces, interpreter_readable)
 
 
-def run_checks(course=None, *, bwrap="bwrap", setpriv="setpriv", as_root=None, proc="/proc"):
-    """Run the checks in order up to the first failure; the keywords are for tests (a fake
-    bwrap, a fake /proc, the other side of the root / non-root choice)."""
+def run_checks(course=None, *, sandbox=None, bwrap="bwrap", setpriv="setpriv", as_root=None,
+               proc="/proc"):
+    """Run the checks in order up to the first failure. `sandbox`: probe this started Sandbox
+    (the grader's) instead of starting one; the checks it already proves are skipped. The other
+    keywords are for tests (a fake bwrap, a fake /proc, the other side of root / non-root)."""
     machine = Machine(bwrap=shutil.which(bwrap), setpriv=shutil.which(setpriv),
                       as_root=os.geteuid() == 0 if as_root is None else as_root,
-                      proc=Path(proc), course=Path(course or ".").resolve())
+                      proc=Path(proc), course=Path(course or ".").resolve(), sandbox=sandbox)
     checks = []
     for check in CHECKS:
+        if sandbox is not None and check in PROVEN_BY_A_STARTED_SANDBOX:
+            continue
         checks.append(check(machine))
         if not checks[-1].ok:
             break
@@ -408,7 +432,7 @@ def report(checks):
         lines.append(f"{'ok' if c.ok else 'FAIL':4}  {c.name}: {c.detail}")
         if not c.ok and c.fix:
             lines.append(f"      fix: {c.fix}")
-    if all(c.ok for c in checks) and len(checks) == len(CHECKS):
+    if all(c.ok for c in checks) and checks[-1].name == "record of library calls":
         lines.append("all checks passed: student code is sandboxed on this machine")
     else:
         lines.append(f"stopped at the first failure ({len(CHECKS) - len(checks)} later checks "
@@ -416,10 +440,10 @@ def report(checks):
     return "\n".join(lines)
 
 
-def preflight(course=None):
+def preflight(course=None, sandbox=None):
     """For the grader, before grading: raise SandboxError naming the first failed check's cause
-    and fix."""
-    for c in run_checks(course):
+    and fix. With `sandbox`, the grader's first started sandbox is the one probed."""
+    for c in run_checks(course, sandbox=sandbox):
         if not c.ok:
             raise SandboxError(f"the sandbox is not safe to grade with here: {c.name}: "
                                f"{c.detail}. Fix: {c.fix}. (`python -m autograder doctor` "

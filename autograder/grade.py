@@ -375,7 +375,7 @@ def split_finished(jobs, course, assignment, secret, limits, force):
 
 
 def start_sandboxes(course, limits, unsandboxed, count):
-    """Start `count` sandboxes at once and check the first one as `doctor` does; raise
+    """Start `count` sandboxes at once and check the first one with `doctor`'s checks; raise
     GradeError with the cause and the fix when the machine cannot sandbox."""
     from .doctor import preflight
     boxes = [Sandbox(limits, unsandboxed=unsandboxed).launch() for _ in range(count)]
@@ -392,45 +392,12 @@ def start_sandboxes(course, limits, unsandboxed, count):
             preflight(course)  # names the cause and the fix if it is the machine
             raise failed
         if not unsandboxed:
-            check_sandbox(boxes[0])
+            preflight(course, sandbox=boxes[0])  # doctor's checks, on the grader's sandbox
     except SandboxError as err:
         for box in boxes:
             box.kill()
         raise GradeError(f"nobody was graded: {err}") from None
     return boxes
-
-
-def check_sandbox(box):
-    """One trial submission: the student process runs, its record of library calls works, and
-    it cannot see the course or reach the network. Raises SandboxError."""
-    session = box.session()
-    try:
-        reply, _ = session.request({"op": "run", "source": CHECK_CELL}, timeout=60)
-        canary, _ = session.request({"op": "canary"}, timeout=60)
-        seen = set(session.records())
-    except Exception as err:  # noqa: BLE001  (any failure here is the machine's, not a student's)
-        session.close()
-        raise SandboxError(f"a trial notebook did not run in the sandbox ({err}; "
-                           f"{session.ended})") from None
-    session.close()
-    if reply.get("error") or "sandbox ok" not in (reply.get("stdout") or ""):
-        raise SandboxError(f"a trial notebook failed in the sandbox: {reply.get('error')} "
-                           f"{(reply.get('stdout') or '')[-300:]}")
-    missing = set(grade_cells.CANARY_LABELS) - seen
-    if not canary.get("ok") or missing:
-        raise SandboxError("the sandbox's record of library convolutions does not work "
-                           f"(missing {sorted(missing)}); from-scratch checks would be blind")
-
-
-CHECK_CELL = """import os, socket
-assert os.getuid() != 0, "student code runs as root"
-try:
-    socket.create_connection(("1.1.1.1", 53), timeout=2)
-    raise AssertionError("the sandbox reaches the network")
-except OSError:
-    pass
-print("sandbox ok")
-"""
 
 
 def hidden_secret(course):

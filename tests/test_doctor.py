@@ -76,7 +76,8 @@ def test_doctor_passes_every_check_where_the_sandbox_works(tmp_path):
     assert [line.split(":")[0] for line in lines[:-1]] == [
         f"ok    {name}" for name in ("bwrap installed", "setpriv", "namespaces",
                                      "interpreter readable", "sandbox starts", "no network",
-                                     "course files hidden", "private /tmp", "not root")]
+                                     "course files hidden", "private /tmp", "not root",
+                                     "record of library calls")]
     assert "all checks passed" in lines[-1]
     assert list(tmp_path.iterdir()) == []  # the canary folder is gone again
 
