@@ -4,71 +4,45 @@
 
 Makes a course folder (``DIR/course``, or a new temporary folder), releases ``02_conv2d``, writes
 an LMS-style "download all submissions" zip (``DIR/lms-download.zip``) with one notebook per
-student from the grader's catalogue (honest solutions in several styles, each common mistake, a
-few hostile and broken submissions, and one stray file the collector cannot match), then runs
-collect → grade → feedback → export → report and prints the grade table and where the report is.
+student of the demo class (autograder/demo_class.py: honest solutions in several styles, the
+common mistakes, a file that is not a notebook, and one stray file the collector cannot match),
+then runs collect → grade → feedback → export → report and prints the grade table and where the
+report is.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 
-from . import submissions as catalogue
 from .course import PROG, Course, WorkflowError, init, release
-
-# A class that shows every kind of outcome without taking long: the attacks that need a timeout or
-# a memory limit to end are left out of the demo (the grader's tests cover them).
-DEMO_ATTACKS = ("attack_patch_testing", "attack_array_function", "attack_scipy",
-                "attack_torch_functional", "attack_read_course", "attack_edit_test",
-                "attack_os_exit")
-DEMO_MALFORMED = ("invalid_json", "binary")
+from .demo_class import ASSIGNMENT, DemoStudent, demo_students, student_notebook
 
 
-def demo_variants(students: int | None = None) -> list[str]:
-    """Variant names for the demo class, honest ones first; `students` caps the count but always
-    keeps at least one mistake, one attack and one broken file."""
-    honest = list(catalogue.HONEST)
-    mistakes = list(catalogue.MISTAKES)
-    attacks = [a for a in DEMO_ATTACKS if a in catalogue.VARIANTS]
-    broken = [m for m in DEMO_MALFORMED if m in catalogue.VARIANTS]
-    names = honest + mistakes + attacks + broken
-    if students is None or students >= len(names):
-        return names
-    if students < 4:
-        raise WorkflowError("a demo class needs at least 4 students (--students 4)")
-    keep = [mistakes[0], attacks[0], broken[0]]
-    rest = [n for n in names if n not in keep]
-    return rest[: students - len(keep)] + keep
-
-
-def student_id(index: int, variant: str) -> str:
+def student_id(index: int, name: str) -> str:
     # LMS file names are <student>_<notebook>.ipynb: no underscore inside the student id
-    return f"s{index:02d}-{variant.replace('_', '-')}"
+    return f"s{index:02d}-{name.replace('_', '-')}"
 
 
-def write_lms_zip(course: Course, assignment: str, variants: list[str], zip_path: Path,
-                  params: dict) -> dict[str, str]:
-    """Write the class's notebooks into an LMS-style zip; returns student id -> variant."""
-    staging = Path(tempfile.mkdtemp(prefix="conv-demo-staging-"))
-    try:
-        for step in ("source", "release"):
-            shutil.copytree(course.root / step / assignment, staging / step / assignment)
-        roster = {}
-        with zipfile.ZipFile(zip_path, "w") as zf:
-            for index, variant in enumerate(variants, start=1):
-                student = student_id(index, variant)
-                roster[student] = variant
-                folder = catalogue.write_submission(staging, student, assignment, variant,
-                                                    params=params)
-                for path in sorted(folder.iterdir()):
-                    zf.write(path, f"submissions/{student}_{path.name}")
-            zf.writestr("submissions/README.txt", "exported by the LMS\n")
-        return roster
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def write_lms_zip(course: Course, assignment: str, students: list[DemoStudent],
+                  zip_path: Path) -> dict[str, DemoStudent]:
+    """Write the class's notebooks into an LMS-style zip; returns student id -> DemoStudent."""
+    import nbformat
+    released = nbformat.read(course.root / "release" / assignment / f"{assignment}.ipynb",
+                             as_version=4)
+    source = nbformat.read(course.root / "source" / assignment / f"{assignment}.ipynb",
+                           as_version=4)
+    roster = {}
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for index, student in enumerate(students, start=1):
+            sid = student_id(index, student.name)
+            roster[sid] = student
+            text = student.raw if student.raw is not None else nbformat.writes(
+                student_notebook(student, released, source))
+            zf.writestr(f"submissions/{sid}_{assignment}.ipynb", text)
+        zf.writestr("submissions/README.txt", "exported by the LMS\n")
+    return roster
 
 
 def demo(directory=None, assignment: str | None = None, students: int | None = None,
@@ -79,7 +53,8 @@ def demo(directory=None, assignment: str | None = None, students: int | None = N
     from .feedback import generate_feedback
     from .report import build, grade_table
 
-    assignment = assignment or catalogue.ASSIGNMENT
+    assignment = assignment or ASSIGNMENT
+    chosen = demo_students(students)  # a wrong --students stops here, before any folder is made
     root = Path(directory).expanduser().resolve() if directory else Path(
         tempfile.mkdtemp(prefix="conv-demo-"))
     course_dir = root / "course"
@@ -92,15 +67,8 @@ def demo(directory=None, assignment: str | None = None, students: int | None = N
     print(f"[2/7] release: the student version of {assignment}")
     release(course, assignment)
 
-    variants = demo_variants(students)
     zip_path = root / "lms-download.zip"
-    outside = root / "instructor-files"
-    outside.mkdir(exist_ok=True)
-    canary = outside / "canary.txt"
-    canary.write_text("instructor's file\n")
-    params = {"canary": str(canary), "course": str(course.root),
-              "gradebook": str(course.root / "gradebook.db")}
-    roster = write_lms_zip(course, assignment, variants, zip_path, params)
+    roster = write_lms_zip(course, assignment, chosen, zip_path)
     print(f"[3/7] collect: {len(roster)} students from the LMS zip {zip_path}")
     print(collect_zip(course, assignment, zip_path).text())
 
@@ -124,11 +92,9 @@ def demo(directory=None, assignment: str | None = None, students: int | None = N
     print(grade_table(course.results(assignment)))
     print()
     print("what each demo student submitted:")
-    for student, variant in roster.items():
-        print(f"  {student}: {catalogue.VARIANTS[variant].description}")
+    for sid, student in roster.items():
+        print(f"  {sid}: {student.description}")
     print()
     print(f"class report: {paths['html']}")
     print(f"course folder: {course.root} (open it in JupyterLab: Nbgrader → Formgrader)")
-    untouched = canary.read_text() == "instructor's file\n"
-    print(f"the instructor's canary file outside the course is untouched: {untouched}")
     return 0

@@ -3,7 +3,9 @@
 For each submission graded by `python -m autograder grade`, writes
 DIR/feedback/<student>/<assignment>/<notebook>.html: the score, then one row per graded test (what
 it checks, points, status, the diagnosed mistake, the case and the grader's message: expected vs.
-got), then the student's own answer cells.
+got), then the student's own answer cells, or why the notebook could not be read: it is read
+as strictly as the grader reads it, so a damaged file gets its own page and never stops the rest
+of the class.
 
 What it never shows: hidden test code or reference solutions. The page is built only from the
 grader's results JSON, the *released* notebook (which has neither) and the student's own
@@ -19,6 +21,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 from .course import Course, WorkflowError
 
@@ -60,32 +63,71 @@ def mistake_text(code: str | None) -> str:
     return MISTAKES.get(code, code.replace("_", " "))
 
 
-def _cells(path: Path) -> list[dict]:
+class Cell(NamedTuple):
+    """What feedback needs of a notebook cell, every field of the right type."""
+
+    kind: str  # "code", "markdown", ...
+    source: str
+    grade_id: str  # "" outside nbgrader's cells
+    solution: bool
+
+
+def _cell(raw) -> Cell | None:
+    """The cell as a Cell, or None if it is not a well-formed notebook cell (a student may have
+    written anything into the file: a source list holding numbers, metadata that is a list...)."""
+    if not isinstance(raw, dict):
+        return None
+    source = raw.get("source", "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    meta = raw.get("metadata", {})
+    nbgrader = (meta.get("nbgrader") or {}) if isinstance(meta, dict) else None
+    grade_id = nbgrader.get("grade_id", "") if isinstance(nbgrader, dict) else None
+    kind = raw.get("cell_type")
+    if not (isinstance(source, str) and isinstance(grade_id, str) and isinstance(kind, str)):
+        return None
+    return Cell(kind, source, grade_id, bool(nbgrader.get("solution")))
+
+
+def notebook_cells(path: Path) -> list[Cell]:
+    """The well-formed cells of a trusted notebook (source/ or release/); none if unreadable."""
     try:
-        return json.loads(path.read_text())["cells"]
-    except (OSError, ValueError, KeyError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return []
+    cells = data.get("cells") if isinstance(data, dict) else None
+    return [c for c in map(_cell, cells if isinstance(cells, list) else []) if c]
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
+def student_answers(path: Path) -> tuple[list[Cell], str | None]:
+    """The answer cells of a submitted notebook, read as strictly as the grader reads it (a
+    regular file, not a link; within the size limit; a valid nbformat 4 notebook), and why it,
+    or some of its cells, could not be read (None if it could)."""
+    from .submitted import read_submission
 
-
-def _nbgrader(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+    nb, error = read_submission(path)
+    if nb is None:
+        return [], error
+    cells = [_cell(raw) for raw in nb.cells]
+    damaged = [str(i) for i, cell in enumerate(cells, start=1) if cell is None]
+    answers = [cell for cell in cells if cell and cell.solution]
+    if damaged:
+        return answers, (f"{path.name}: the nbgrader metadata of cell {', '.join(damaged)} is "
+                         "damaged; start from a fresh copy of the released notebook and paste "
+                         "your answers into it")
+    return answers, None
 
 
 def secret_lines(source_notebook: Path, release_notebook: Path) -> set[str]:
     """Lines of hidden tests and reference solutions in the trusted notebook that the released
     notebook does not contain (so a signature or a visible test is not treated as secret)."""
-    public = {line.strip() for cell in _cells(release_notebook)
-              for line in _source(cell).splitlines()}
+    public = {line.strip() for cell in notebook_cells(release_notebook)
+              for line in cell.source.splitlines()}
     secret = set()
-    for cell in _cells(source_notebook):
-        meta, text = _nbgrader(cell), _source(cell)
+    for cell in notebook_cells(source_notebook):
+        text = cell.source
         lines = text.splitlines()
-        if meta.get("solution") and "BEGIN SOLUTION" not in text:
+        if cell.solution and "BEGIN SOLUTION" not in text:
             hidden = lines  # the whole cell is the reference answer
         else:
             hidden, inside = [], False
@@ -114,18 +156,16 @@ def scrub(message: str, secret: set[str], own: set[str]) -> str:
 def test_descriptions(release_notebook: Path) -> dict[str, str]:
     """grade_id -> the first line of the test cell's docstring ("Check that ...")."""
     found = {}
-    for cell in _cells(release_notebook):
-        meta = _nbgrader(cell)
-        if not meta.get("grade_id"):
+    for cell in notebook_cells(release_notebook):
+        if not cell.grade_id:
             continue
-        text = _source(cell)
         doc = None
-        if cell.get("cell_type") == "code":
+        if cell.kind == "code":
             try:
-                doc = ast.get_docstring(ast.parse(text))
-            except SyntaxError:
+                doc = ast.get_docstring(ast.parse(cell.source))
+            except (SyntaxError, ValueError):
                 doc = None
-        found[meta["grade_id"]] = (doc or "").strip().splitlines()[0] if doc else ""
+        found[cell.grade_id] = doc.strip().splitlines()[0] if doc and doc.strip() else ""
     return found
 
 
@@ -134,10 +174,12 @@ def _points(value) -> str:
     return "–" if value is None else f"{value:g}"
 
 
-def render(result: dict, descriptions: dict[str, str], student_cells: list[dict],
-           secret: set[str]) -> str:
+def render(result: dict, descriptions: dict[str, str], student_cells: list[Cell],
+           secret: set[str], unreadable: str | None = None) -> str:
+    """The feedback page. `unreadable` says why the student's notebook could not be read (in
+    full); the page then shows the answers it could read, if any."""
     e = html.escape
-    own = {line.strip() for cell in student_cells for line in _source(cell).splitlines()}
+    own = {line.strip() for cell in student_cells for line in cell.source.splitlines()}
     title = f"{result.get('assignment')} / {result.get('notebook')} — {result.get('student')}"
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
              f"<style>{CSS}</style></head><body><h1>Feedback: {e(title)}</h1>"]
@@ -164,12 +206,18 @@ def render(result: dict, descriptions: dict[str, str], student_cells: list[dict]
                 f"<td>{e(mistake_text(c.get('mistake')))}{case}</td>"
                 f"<td><pre>{e(scrub(c.get('message') or '', secret, own))}</pre></td></tr>")
         parts.append("</table>")
+    if unreadable:
+        parts.append("<p><b>Your notebook could not be read in full</b>; below are the answers "
+                     "that could be read.</p>" if student_cells else
+                     "<p><b>Your notebook could not be read</b>, so your answers are not shown "
+                     "here.</p>")
+        if unreadable != result.get("error"):  # an ungradable file's reason is shown above
+            parts.append(f"<pre>{e(scrub(unreadable, secret, own))}</pre>")
     if student_cells:
         parts.append("<h2>Your answers</h2>")
         for cell in student_cells:
-            gid = _nbgrader(cell).get("grade_id", "")
-            parts.append(f"<div class='cell'><small>{e(gid)}</small>"
-                         f"<pre>{e(_source(cell))}</pre></div>")
+            parts.append(f"<div class='cell'><small>{e(cell.grade_id)}</small>"
+                         f"<pre>{e(cell.source)}</pre></div>")
     parts.append("</body></html>\n")
     return "".join(parts)
 
@@ -189,15 +237,15 @@ def generate_feedback(course: Course, assignment: str, release: bool | None = No
         release_nb = course.root / "release" / assignment / f"{notebook}.ipynb"
         source_nb = course.root / "source" / assignment / f"{notebook}.ipynb"
         submitted = course.root / "submitted" / student / assignment
-        student_cells = [c for c in _cells(submitted / f"{notebook}.ipynb")
-                         if _nbgrader(c).get("solution")]
-        page = render(result, test_descriptions(release_nb), student_cells,
-                      secret_lines(source_nb, release_nb))
+        answers, unreadable = student_answers(submitted / f"{notebook}.ipynb")
+        page = render(result, test_descriptions(release_nb), answers,
+                      secret_lines(source_nb, release_nb), unreadable)
         out = course.root / "feedback" / student / assignment / f"{notebook}.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(page, encoding="utf-8")
         for name in ("timestamp.txt", "submission_secret.txt"):  # release_feedback reads them
-            if (submitted / name).exists():
+            # the student's folder: a link would copy whatever it points to into the feedback
+            if (submitted / name).is_file() and not (submitted / name).is_symlink():
                 shutil.copy2(submitted / name, out.parent / name)
         written.append(out)
     if release is None:  # the exchange needs nbgrader collect's submission_secret.txt

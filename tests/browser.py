@@ -1,9 +1,9 @@
 """Shared harness for browser tests: a real JupyterLab server and headless Debian Chromium.
 
-Import it from a test module in ``tests/`` (pytest puts that folder on ``sys.path``)::
+Import it from a test module::
 
-    from browser import (browser_page, jupyter_lab, open_notebook, run_all_cells,
-                         screenshot_on_failure)
+    from tests.browser import (browser_page, jupyter_lab, open_notebook, run_all_cells,
+                               screenshot_on_failure)
 
     @pytest.mark.browser
     def test_something(tmp_path):
@@ -55,7 +55,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import require_tool
+from tests.conftest import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"

@@ -5,10 +5,10 @@ import json
 import re
 
 import pytest
-from browser import browser_page, jupyter_lab, save_screenshot, screenshot_on_failure
-from conftest import require_tool
 
 from autograder.__main__ import main
+from tests.browser import browser_page, jupyter_lab, save_screenshot, screenshot_on_failure
+from tests.conftest import require_tool
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,8 @@ import re
 import shutil
 
 import pytest
-from browser import (
+
+from tests.browser import (
     ARTIFACTS,
     browser_page,
     jupyter_lab,
@@ -15,7 +16,7 @@ from browser import (
     screenshot_on_failure,
     shutdown_kernels,
 )
-from conftest import IN_CI
+from tests.conftest import IN_CI
 
 REPO = ARTIFACTS.parent
 NOTEBOOKS = REPO / "notebooks"

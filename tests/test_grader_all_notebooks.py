@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions as S
 from autograder.course import init, release
 from autograder.grade import grade_assignment
 from tests.conftest import require_tool
+from tests.fixtures import submissions as S
 
 ASSIGNMENTS = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "solutions")
                      .iterdir() if p.is_dir())

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder import channel
+from autograder.sandboxed import channel
 
 NUMPY_DTYPES = ["bool", "int8", "uint8", "int16", "int32", "int64", "uint64", "float16",
                 "float32", "float64", "complex64", "complex128"]

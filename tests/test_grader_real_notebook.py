@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submissions as S
 from autograder.grade import grade_assignment
 from autograder.sandbox import Limits
 from tests.conftest import require_tool
+from tests.fixtures import submissions as S
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +20,26 @@ NAMES = ["loops_seed", "loops_using_setup_imports", "vectorised_windows", "numpy
          "fft", "float64", "prints_and_warns", "self_check_with_scipy", *MISTAKES,
          "not_implemented", "attack_scipy", "attack_input_transformer", "attack_patch_testing",
          "attack_edit_test"]
-# pieces of the hidden test code of solutions/02_conv2d's test_conv2d_hidden
-HIDDEN_MARKERS = ("BEGIN HIDDEN", "hidden_cases", "manual_seed(2026)", "kernel_3x3")
+
+
+def hidden_markers():
+    """Every line of hidden test code in solutions/02_conv2d that students never see (read from
+    the notebook itself, so the check follows the notebook when it changes)."""
+    import nbformat
+
+    from autograder.grade_cells import hidden_lines
+    nb = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
+    released = nbformat.read(ROOT / "notebooks" / A / f"{A}.ipynb", as_version=4)
+    visible = "\n".join(c.source for c in released.cells)
+    markers = set()
+    for cell in nb.cells:
+        lines = cell.source.split("\n")
+        for number in hidden_lines(cell.source):
+            line = lines[number - 1].strip()
+            if len(line) > 12 and line not in visible:
+                markers.add(line)
+    assert len(markers) >= 3, markers  # the notebook has hidden tests to look for
+    return sorted(markers)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +92,7 @@ def test_a_hidden_failure_names_its_case_but_shows_no_hidden_code(graded):
     assert hidden["status"] == "failed" and hidden["mistake"] == "kernel_flipped"
     for path in (graded["course"] / "autograded").rglob("*.results.json"):
         text = path.read_text()
-        for marker in HIDDEN_MARKERS:
+        for marker in hidden_markers():
             assert marker not in text, (path, marker)
 
 

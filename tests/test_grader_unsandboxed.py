@@ -4,8 +4,8 @@ grading, and then it warns loudly (and still grades correctly)."""
 import pytest
 
 from autograder import grade
-from autograder import submissions as S
 from autograder.sandbox import Limits
+from tests.fixtures import submissions as S
 
 A = S.ASSIGNMENT
 

@@ -292,3 +292,56 @@ def test_collect_from_the_jupyterhub_exchange(tmp_path):
     students = Course(course.root).students("toy")
     assert len(students) == 1 and f"{students[0]}: toy" in proc.stdout
     assert (course.root / "submitted" / students[0] / "toy" / "toy.ipynb").is_file()
+
+
+def _broken_notebooks(course: Path) -> dict:
+    """student -> a submitted toy.ipynb (text) that is JSON but not the notebook it should be."""
+    good = json.loads(student_notebook(course, "return a + b  # good student"))
+
+    def edited(edit):
+        nb = json.loads(json.dumps(good))
+        add = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get(
+            "grade_id") == "add")
+        edit(nb, add)
+        return json.dumps(nb)
+
+    return {
+        "s01": edited(lambda nb, add: add.update(source=["x = 1\n", 5])),
+        "s02": edited(lambda nb, add: add.update(source=5)),
+        "s03": edited(lambda nb, add: add["metadata"]["nbgrader"].update(grade_id=7)),
+        "s04": edited(lambda nb, add: add["metadata"].update(nbgrader=["solution"])),
+        "s05": edited(lambda nb, add: add.update(metadata="solution")),
+        "s06": edited(lambda nb, add: nb["cells"].insert(0, "a cell that is a string")),
+        "s07": edited(lambda nb, add: nb.update(cells={"0": add})),
+        "s08": "[1, 2, 3]",
+        "s09": '{"cells": [ not json',
+    }
+
+
+def test_feedback_gives_every_student_a_page_when_some_notebooks_cannot_be_read(course):
+    broken = _broken_notebooks(course)
+    students = [*broken, "s10", "s11", "s12"]
+    for student in students:
+        (course / "submitted" / student / "toy").mkdir(parents=True)
+        fake_results(course, student, passed=False, message="expected 3, got -1")
+    for student, text in broken.items():
+        (course / f"submitted/{student}/toy/toy.ipynb").write_text(text)
+    for student in ("s10", "s11"):
+        (course / f"submitted/{student}/toy/toy.ipynb").write_text(
+            student_notebook(course, f"return a + b  # {student}'s own code"))
+    # the submitted "notebook" is a link to the instructor's notebook with the solutions
+    (course / "submitted/s12/toy/toy.ipynb").symlink_to(course / "source/toy/toy.ipynb")
+    # a folder where collect would have put the submission's timestamp
+    (course / "submitted/s11/toy/timestamp.txt").mkdir()
+
+    proc = cli("feedback", "toy", "--course", course)
+    assert proc.returncode == 0, proc.stderr
+    for student in students:
+        page = (course / f"feedback/{student}/toy/toy.html").read_text()
+        assert "Score: 0 / 3" in page and "expected 3, got -1" in page, student
+        assert "total_secret_value" not in page, student
+        if student in ("s10", "s11"):
+            assert f"return a + b  # {student}&#x27;s own code" in page, student
+            assert "could not be read" not in page, student
+        else:
+            assert "Your notebook could not be read" in page, (student, page)

@@ -2,14 +2,14 @@
 init → release → collect (LMS zip) → grade (sandboxed) → feedback → export → report."""
 
 import csv
+import importlib.util
 import json
 
 import nbformat
 import pytest
 
 from autograder.__main__ import main
-from autograder.demo import demo_variants
-from autograder.submissions import VARIANTS
+from autograder.demo_class import BY_NAME, CLASS, demo_students
 from tests.conftest import require_tool
 
 
@@ -26,11 +26,21 @@ def _results(course):
             for p in course.glob("autograded/*/02_conv2d/*.results.json")}
 
 
-def test_demo_class_mixes_honest_mistaken_hostile_and_broken_submissions():
-    names = demo_variants(8)
-    expects = {VARIANTS[n].expect for n in names}
-    assert {"full", "partial", "error"} <= expects
-    assert any(n.startswith("attack_") for n in names)
+def test_a_small_demo_class_still_has_honest_mistaken_and_broken_submissions():
+    for count in (4, 8):
+        students = demo_students(count)
+        assert len(students) == count
+        assert {s.expect for s in students} == {"full", "partial", "error"}
+    assert demo_students() == CLASS
+
+
+def test_the_demo_class_is_benign_and_the_attack_catalogue_is_not_installed():
+    code = "\n".join(s.conv2d or "" for s in CLASS) + "\n".join(s.raw or "" for s in CLASS)
+    for word in ("import os", "os.", "fork", "_exit", "sys.exit", "kill", "signal.signal",
+                 "gradebook", "sqlite", "open(", "subprocess", "builtins", "get_ipython",
+                 "__import__", "while True"):
+        assert word not in code, word
+    assert importlib.util.find_spec("autograder.submissions") is None
 
 
 def test_demo_runs_every_step_and_writes_every_output(demo_run):
@@ -42,16 +52,15 @@ def test_demo_runs_every_step_and_writes_every_output(demo_run):
     assert (course / "reports" / "report.html").is_file()
     assert (course / "exports" / "grades.csv").is_file()
     assert len(list(course.glob("feedback/*/02_conv2d/*.html"))) == 8
-    # the instructor's file outside the course folder was not touched by any submission
-    assert (root / "instructor-files" / "canary.txt").read_text() == "instructor's file\n"
 
 
 def test_demo_grades_are_right_for_each_kind_of_submission(demo_run):
     root, _ = demo_run
     results = _results(root / "course")
     auto_max = None
+    assert len(results) == 8
     for student, result in results.items():
-        variant = VARIANTS[student.split("-", 1)[1].replace("-", "_")]
+        variant = BY_NAME[student.split("-", 1)[1].replace("-", "_")]
         if variant.expect == "error":
             assert result["status"] == "error" and result["error"]
             continue
@@ -60,11 +69,11 @@ def test_demo_grades_are_right_for_each_kind_of_submission(demo_run):
         auto_max = auto_max or most
         if variant.expect == "full":
             assert got == most, (student, result["cells"])
-        elif variant.expect == "partial":
-            assert got < most
-            assert variant.mistake in {c["mistake"] for c in auto}
-        else:  # an attack gains nothing over the stub it is built on
-            assert got < most
+        else:
+            assert got < most, (student, result["cells"])
+            assert variant.mistake in {c["mistake"] for c in auto}, (student, result["cells"])
+        manual = [c for c in result["cells"] if c["status"] == "manual"]
+        assert manual and all(c["points"] is None for c in manual)  # waiting for the instructor
     assert auto_max
 
 

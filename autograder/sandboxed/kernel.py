@@ -297,7 +297,10 @@ def child(sock, record_fd, limits, shell):
                     if callable(value):
                         kinds[name] = ["callable", None]
                         continue
-                    channel.encode(value)
+                    _, parts = channel.encode(value)
+                    if sum(len(part) for part in parts) > MAX_REPLY_BYTES:
+                        kinds[name] = ["other", "a value too large to grade"]
+                        continue
                     kinds[name] = ["value", len(values)]
                     values.append(value)
                 except BaseException:  # noqa: B036
