@@ -34,6 +34,7 @@ from pathlib import Path
 
 from . import grade_cells
 from .grade_cells import load_source_notebook
+from .results import CellResult, NotebookResult
 from .sandbox import Limits, Sandbox, SandboxError, bwrap_available, can_drop_to_nobody
 from .submitted import read_submission
 
@@ -195,15 +196,13 @@ def save_to_gradebook(gb, result, source, autograded, timestamp=None):
 def grade_submission(sandbox, job, stdout):
     """Grade one notebook of one student; return its results dict and autograded notebook."""
     start = time.monotonic()
-    result = {"student": job["student"], "assignment": job["assignment"],
-              "notebook": job["notebook"], "status": "graded", "error": None, "score": 0.0,
-              "max_score": job["source"].max_score, "duration_s": 0.0, "flags": [],
-              "warnings": list(job["warnings"]), "cells": []}
+    result = NotebookResult(job["student"], job["assignment"], job["notebook"],
+                            job["source"].max_score, warnings=list(job["warnings"]))
     nb, error = read_submission(job["path"])
     autograded = None
     if error:
-        result.update(status="error", error=error)
-        result["cells"] = _zero_cells(job["source"], error)
+        result.status, result.error = "error", error
+        result.cells = _zero_cells(job["source"], error)
     else:
         session = sandbox.session()
         try:
@@ -211,20 +210,16 @@ def grade_submission(sandbox, job, stdout):
                 session, job["source"], nb, stdout)
         finally:
             session.close()
-        flags |= session.flags
-        result.update(cells=cells, flags=sorted(flags), warnings=result["warnings"] + warnings)
-        result["score"] = float(sum(c["points"] or 0 for c in cells))
-    result["duration_s"] = round(time.monotonic() - start, 3)
-    return result, autograded
+        result.cells, result.flags = cells, sorted(flags | session.flags)
+        result.warnings += warnings
+        result.score = float(sum(c.points or 0 for c in cells))
+    result.duration_s = round(time.monotonic() - start, 3)
+    return result.to_json(), autograded
 
 
 def _zero_cells(source, error):
-    cells = [{"grade_id": t.grade_id, "points": 0.0, "max_points": t.points, "status": "error",
-              "mistake": None, "case": None, "message": error} for t in source.tests.values()]
-    cells += [{"grade_id": gid, "points": 0.0, "max_points": p, "status": "error",
-               "mistake": None, "case": None, "message": error}
-              for gid, p in source.manual.items()]
-    return cells
+    return [CellResult.error(gid, points, error) for gid, points in
+            [(t.grade_id, t.points) for t in source.tests.values()] + list(source.manual.items())]
 
 
 def find_jobs(course, assignment, sources, students=None):
@@ -453,11 +448,11 @@ def _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
 
 
 def _internal_error(job, message):
-    return {"student": job["student"], "assignment": job["assignment"],
-            "notebook": job["notebook"], "status": "error",
-            "error": f"the grader could not grade this notebook: {message}", "score": 0.0,
-            "max_score": job["source"].max_score, "duration_s": 0.0, "flags": ["crashed"],
-            "warnings": job["warnings"], "cells": _zero_cells(job["source"], message)}
+    return NotebookResult(job["student"], job["assignment"], job["notebook"],
+                          job["source"].max_score, status="error",
+                          error=f"the grader could not grade this notebook: {message}",
+                          flags=["crashed"], warnings=list(job["warnings"]),
+                          cells=_zero_cells(job["source"], message)).to_json()
 
 
 def _previous(job):

@@ -19,6 +19,7 @@ from convlib.checks import EXPLANATIONS, CheckFailed, default_probe_inputs
 from convlib.forbidden import first_forbidden
 from convlib.scan import scan_function, scan_tampering
 
+from .results import CellResult
 from .sandbox import SandboxDied, SandboxTimeout
 from .sandboxed import channel
 
@@ -381,8 +382,7 @@ class NotebookGrader:
 
     def run_test(self, test, stdout):
         """Run one trusted test cell; return its result entry and printed output."""
-        entry = {"grade_id": test.grade_id, "points": 0.0, "max_points": test.points,
-                 "status": "failed", "mistake": None, "case": None, "message": ""}
+        entry = CellResult(test.grade_id, test.points)
         buf = io.StringIO()
         stdout.local.buf = buf
         self.test = test
@@ -392,14 +392,14 @@ class NotebookGrader:
         except GraderAbort as err:
             entry.update(status=err.status, message=err.message)
         except Exception as err:  # noqa: BLE001  (every failure of a check is reported)
-            entry.update(failure_entry(err))
+            entry.update(**failure_entry(err))
             hidden = _raised_in(err, test)
             if hidden or self.hidden_seen:
-                entry["message"] = withheld_message(entry, hidden)
+                entry.message = withheld_message(entry, hidden)
         finally:
             stdout.local.buf = None
             self.test = None
-        entry["message"] = entry["message"][:2000]
+        entry.message = entry.message[:2000]
         return entry, buf.getvalue()
 
     def _exec_test(self, test):
@@ -459,8 +459,8 @@ def _raised_in(err, test):
 def withheld_message(entry, hidden):
     """A failure message with nothing in it the student's code or the hidden inputs made:
     which case, and what the mistake usually is."""
-    case = entry.get("case") or ("a hidden test" if hidden else "this check")
-    mistake = entry.get("mistake")
+    case = entry.case or ("a hidden test" if hidden else "this check")
+    mistake = entry.mistake
     what = "Your code raised an error" if mistake in (None, "raised_error") else "Failed"
     why = ("the details would show the hidden inputs" if hidden else
            "this check ran after hidden tests, so the details could carry hidden inputs")
@@ -471,7 +471,7 @@ def withheld_message(entry, hidden):
 def grade_cells(session, source, nb, stdout):
     """Run one submission notebook `nb` (validated nbformat v4) against `source`.
 
-    Returns (cell results, flags, warnings, autograded notebook).
+    Returns ([CellResult], flags, warnings, autograded notebook).
     """
     steps, warnings = match_cells(source, nb)
     student_sources = [(i + 1, nb.cells[i].source) for kind, i, _ in steps if kind == "run"]
@@ -496,15 +496,14 @@ def grade_cells(session, source, nb, stdout):
             out_cells.append(_clean_cell(nb.cells[index], source))
         else:
             if stopped is not None:
-                entry = {"grade_id": test.grade_id, "points": 0.0, "max_points": test.points,
-                         "status": stopped.status, "mistake": None, "case": None,
-                         "message": stopped.message}
+                entry = CellResult(test.grade_id, test.points, status=stopped.status,
+                                   message=stopped.message)
                 printed = ""
             else:
                 grader.case = None
                 entry, printed = grader.run_test(test, stdout)
-                if entry["status"] in ("timeout", "error") and grader.session.dead:
-                    stopped = GraderAbort(entry["status"], entry["message"])
+                if entry.status in ("timeout", "error") and grader.session.dead:
+                    stopped = GraderAbort(entry.status, entry.message)
             results[test.grade_id] = entry
             out_cells.append((test, printed))
     # A from-scratch exercise that a library convolution answered scores 0 in every check.
@@ -527,9 +526,7 @@ def grade_cells(session, source, nb, stdout):
     autograded = copy.deepcopy(nb)
     autograded.cells = out_cells
     ordered = [results[gid] for gid in source.tests]
-    for gid, points in source.manual.items():
-        ordered.append({"grade_id": gid, "points": None, "max_points": points, "status": "manual",
-                        "mistake": None, "case": None, "message": "graded by hand"})
+    ordered += [CellResult.manual(gid, points) for gid, points in source.manual.items()]
     return ordered, flags, warnings, autograded
 
 
@@ -613,10 +610,10 @@ def _test_cell(test, entry, printed):
     outputs = []
     if printed:
         outputs.append(new_output("stream", name="stdout", text=printed[:20_000]))
-    if entry["status"] != "passed":
+    if entry.status != "passed":
         ename = {"failed": "CheckFailed", "forbidden": "CheckFailed", "timeout": "Timeout"}.get(
-            entry["status"], "GradingError")
-        outputs.append(_error_output(ename, entry["message"]))
+            entry.status, "GradingError")
+        outputs.append(_error_output(ename, entry.message))
     cell.outputs = outputs
     return cell
 

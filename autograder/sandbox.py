@@ -99,14 +99,6 @@ def _descendants(root):
     return found
 
 
-def _is_kernel(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"kernel.py" in f.read()
-    except OSError:
-        return False
-
-
 def bwrap_available():
     """bwrap, and (when the grader runs as root) setpriv to drop to an unprivileged uid."""
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
@@ -282,7 +274,6 @@ class Sandbox:
         self.proc = None
         self.ctrl = None
         self._tmp = None
-        self._server = None
 
     def start(self):
         """Launch the sandbox and wait until its fork server is ready."""
@@ -357,7 +348,7 @@ class Sandbox:
                 return reply
             if not self.alive():
                 return None
-            for pid in self._server_pids():
+            for pid in _descendants(self.proc.pid):  # the server, whichever pid it has
                 try:
                     with open(f"/proc/{pid}/stat") as f:
                         state = f.read().rsplit(")", 1)[1].split()[0]
@@ -366,13 +357,6 @@ class Sandbox:
                 except (OSError, IndexError):
                     pass
         return None
-
-    def _server_pids(self):
-        """Host pids of the fork server (bwrap's descendants running the kernel)."""
-        if self._server is None:
-            self._server = [pid for pid in _descendants(self.proc.pid)
-                            if _is_kernel(pid)][:1]
-        return self._server
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -424,7 +408,7 @@ class Sandbox:
                 self.proc.stderr.close()
         if self.ctrl is not None:
             self.ctrl.close()
-        self.proc = self.ctrl = self._server = None
+        self.proc = self.ctrl = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

@@ -145,11 +145,11 @@ def test_the_grader_checkout_may_live_under_tmp(tmp_path_factory):
     else:
         base, python = None, Path(sys.executable)
     try:
-        code = ("import sys; sys.path.insert(0, %r)\n"
+        code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
                 "from autograder.sandbox import Sandbox\n"
                 "box = Sandbox().start(); s = box.session()\n"
                 "reply, _ = s.request({'op': 'run', 'source': 'import sys; print(sys.prefix)'})\n"
-                "print(reply['stdout'], reply['error']); s.close(); box.kill()\n") % str(ROOT)
+                "print(reply['stdout'], reply['error']); s.close(); box.kill()\n")
         out = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
                              timeout=300, cwd=str(ROOT))
         assert out.returncode == 0, out.stderr[-2000:]
