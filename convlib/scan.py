@@ -42,7 +42,7 @@ TAMPER_CHAINS = ("torch.library", "torch._C", "torch.ops", "torch.utils._python_
                  "sys.path_hooks", "sys.path", "sys.addaudithook", "sys.excepthook",
                  "os.system", "os.popen", "os.exec*", "os.spawn*", "os.posix_spawn*", "os.fork",
                  "os.forkpty", "os.dup", "os.dup2", "os.close", "os.closerange", "os.kill",
-                 "os.killpg", "os.setsid", "os.environ")
+                 "os.killpg", "os.setsid")
 TAMPER_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "gi_frame",
                      "cr_frame", "tb_frame", "tb_next", "co_code", "co_consts", "im_func"}
 CONVOLUTION_WORD = re.compile(r"\w*(conv|correlat)\w*", re.IGNORECASE)  # 'conv2d' in getattr
