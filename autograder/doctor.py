@@ -87,6 +87,7 @@ class Machine:
     course: Path  # the canary folder goes here
     seen: dict = field(default_factory=dict)  # what the probe saw inside the sandbox
     sandbox: object = None  # a started Sandbox to probe (the grader's own), else one is started
+    unrecorded: list = field(default_factory=list)  # canary convolutions the record missed
 
     def sysctl(self, name):
         """`user.max_user_namespaces` -> its value, or None where the kernel has no such knob."""
@@ -338,9 +339,7 @@ def sandbox_starts(m):
         params = json.dumps({"port": port, "canary": str(canary), "tmp": host_tmp.name})
         try:
             reply, _ = session.request({"op": "run", "source": PROBE % params}, timeout=60)
-            session.records()
-            canary_reply, _ = session.request({"op": "canary"}, timeout=60)
-            m.seen_record = set(session.records()) if canary_reply.get("ok") else set()
+            m.unrecorded = session.unrecorded(timeout=60)
         except (SandboxDied, SandboxTimeout) as err:
             return Check("sandbox starts", False, f"the probe did not answer: {err}", FIX_BREACH)
         lines = [line for line in reply.get("stdout", "").splitlines()
@@ -392,8 +391,7 @@ def not_root(m):
 def record_works(m):
     """Every library convolution run inside reaches the grader's record (from-scratch checks
     depend on it; convlib.forbidden hooks them, autograder/sandboxed/kernel.py writes it)."""
-    from .grade_cells import CANARY_LABELS
-    missing = sorted(set(CANARY_LABELS) - getattr(m, "seen_record", set()))
+    missing = m.unrecorded
     if missing:
         return Check("record of library calls", False, f"not recorded: {', '.join(missing)}",
                      "reinstall the course package (pip install -e .); the installed torch, "

@@ -307,8 +307,7 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
     set_hidden_secret(secret)  # for the hidden tests, run in this process only
     try:
         return _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
-                      limits=limits, unsandboxed=unsandboxed, db_url=db_url, progress=progress,
-                      log=log)
+                      unsandboxed=unsandboxed, db_url=db_url, progress=progress, log=log)
     finally:
         set_hidden_secret(None)
         for box in ready:
@@ -349,9 +348,8 @@ def start_sandboxes(course, limits, unsandboxed, count):
             failed = failed or err
     try:
         if failed is not None:
-            if unsandboxed:
-                raise SandboxError(str(failed))
-            preflight(course)  # names the cause and the fix if it is the machine
+            if not unsandboxed:
+                preflight(course)  # names the cause and the fix if it is the machine
             raise failed
         if not unsandboxed:
             preflight(course, sandbox=boxes[0])  # doctor's checks, on the grader's sandbox
@@ -380,7 +378,7 @@ def hidden_secret(course):
 SECRET_FILE = ".hidden-tests-secret"
 
 
-def _grade(course, assignment, sources, jobs, finished, pending, ready, workers, *, limits,
+def _grade(course, assignment, sources, jobs, finished, pending, ready, workers, *,
            unsandboxed, db_url, progress, log):
     if unsandboxed:
         log(WARNING_BANNER)
@@ -407,10 +405,7 @@ def _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
             return job, None, None
         box = getattr(local, "sandbox", None)
         if box is None:
-            with spare_lock:
-                if not spare:  # more threads than sandboxes started: one more (killed at the end)
-                    spare.append(Sandbox(limits, unsandboxed=unsandboxed))
-                    ready.append(spare[-1])
+            with spare_lock:  # one started sandbox for each of the pool's `workers` threads
                 box = local.sandbox = spare.pop()
         try:
             result, autograded = grade_submission(box, job, stdout)

@@ -24,9 +24,6 @@ from .sandbox import SandboxDied, SandboxTimeout
 from .sandboxed import channel
 
 STUDENT_TEXT_KEEP = 500  # characters of anything the student's process wrote into a message
-# Library convolutions the sandbox's canary runs; each must reach the record (see kernel.py).
-CANARY_LABELS = ("torch.ops.aten.convolution", "numpy.convolve", "scipy.signal.correlate2d",
-                 "convlib.conv.correlate2d")
 
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 
@@ -245,6 +242,8 @@ class NotebookGrader:
         self.records = {}  # function name -> library convolutions run while it ran
         self.policies = {}  # from-scratch function name -> its policy (convlib.forbidden)
         self.hidden_seen = False  # a hidden input has reached the student's process
+        self._static = {}  # function name -> static findings (the cells do not change)
+        self._tampering = None
 
     # -- requests to the student process -------------------------------------------------
 
@@ -325,10 +324,13 @@ class NotebookGrader:
         """Why `name` is not from scratch, or None: static analysis of its code, ways around
         the record anywhere in the student's code, library convolutions seen while it ran."""
         policy = self.policies[name]
-        findings = scan_function(self.student_sources, name, policy)
-        if findings:
-            return f"uses {findings[0]}"
-        tampering = scan_tampering(self.written_sources)
+        if name not in self._static:
+            self._static[name] = scan_function(self.student_sources, name, policy)
+        if self._static[name]:
+            return f"uses {self._static[name][0]}"
+        if self._tampering is None:
+            self._tampering = scan_tampering(self.written_sources)
+        tampering = self._tampering
         if tampering:
             self.flags.add("tampered")
             return (f"cannot be checked: the notebook uses {tampering[0]}, which could switch "
@@ -346,12 +348,10 @@ class NotebookGrader:
         out = {name: self.verdict(name) for name in self.policies}
         if not self.session.dead:
             try:
-                self.session.records()
-                reply, _ = self.request({"op": "canary"})
-                seen = set(self.session.records())
-            except GraderAbort:
-                reply, seen = {"ok": True}, set(CANARY_LABELS)  # it died: no canary, no claim
-            if not reply.get("ok") or not set(CANARY_LABELS) <= seen:
+                missing = self.session.unrecorded()
+            except (SandboxDied, SandboxTimeout):
+                missing = []  # it died: no canary, no claim
+            if missing:
                 self.flags.add("tampered")
                 for name in out:
                     out[name] = out[name] or ("cannot be checked: the grader's record of "

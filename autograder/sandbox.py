@@ -40,6 +40,9 @@ SANDBOXED = HERE / "sandboxed"  # bound read-only into the sandbox: the kernel a
 INSIDE = "/opt/grader"  # where that folder (and convlib, in lib/) appear in the sandbox
 UID = 65534  # nobody
 RECORD_CLOSED = 86  # the exit status of a student process that closed its record (kernel.py)
+# Library convolutions the kernel's canary runs; each must reach the record (sandboxed/kernel.py).
+CANARY_LABELS = ("torch.ops.aten.convolution", "numpy.convolve", "scipy.signal.correlate2d",
+                 "convlib.conv.correlate2d")
 
 
 @dataclass
@@ -476,6 +479,14 @@ class Session:
                 break
             data += chunk
         return [line.decode(errors="replace") for line in data.split(b"\n") if line]
+
+    def unrecorded(self, timeout=None):
+        """Run the canary convolutions in the student process; return the labels of those that
+        did not reach the record ([] when it works). Raises SandboxDied / SandboxTimeout."""
+        self.records()
+        reply, _ = self.request({"op": "canary"}, timeout=timeout)
+        seen = set(self.records()) if reply.get("ok") else set()
+        return sorted(set(CANARY_LABELS) - seen)
 
     def _timeout(self, which):
         self.dead = f"stopped at {which}"

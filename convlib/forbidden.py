@@ -169,7 +169,7 @@ def _wrap(original, label, record):
         record(label)
         return original(*args, **kwargs)
 
-    for attr in ("__name__", "__qualname__", "__doc__", "__module__", "__wrapped__"):
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
         try:
             setattr(hooked, attr, getattr(original, attr))
         except AttributeError:

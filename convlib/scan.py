@@ -24,6 +24,7 @@ Two questions, asked of the source text of the cells a student's process ran:
 """
 
 import ast
+import fnmatch
 import importlib.util
 import re
 import sys
@@ -301,7 +302,6 @@ def scan_function(cells, name, policy):
 # ----------------------------------------------------------------------------- tampering
 
 def _chain_flagged(full):
-    import fnmatch
     return any(fnmatch.fnmatchcase(full, pattern) or full.startswith(pattern + ".")
                for pattern in TAMPER_CHAINS)
 

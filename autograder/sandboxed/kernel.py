@@ -425,10 +425,6 @@ def _empty(folder):
         if st.st_dev != device:
             continue  # a mount point: part of the sandbox, not the student's
         if stat.S_ISDIR(st.st_mode):
-            try:
-                os.chmod(path, 0o700)
-            except OSError:
-                pass
             _walk_chmod(path)
             shutil.rmtree(path, ignore_errors=True)
         else:
@@ -438,17 +434,18 @@ def _empty(folder):
                 pass
 
 
-def _walk_chmod(path):
-    """os.walk cannot enter a folder without read permission: open each level as we go."""
+def _walk_chmod(folder):
+    """Make `folder` and every folder below it ours again (0700), opening each level as we go:
+    os.walk cannot enter a folder without read permission."""
     try:
-        entries = os.listdir(path)
+        os.chmod(folder, 0o700)
+        entries = os.listdir(folder)
     except OSError:
         return
     for entry in entries:
-        sub = os.path.join(path, entry)
+        sub = os.path.join(folder, entry)
         try:
             if stat.S_ISDIR(os.lstat(sub).st_mode):
-                os.chmod(sub, 0o700)
                 _walk_chmod(sub)
         except OSError:
             pass
