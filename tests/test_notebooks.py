@@ -315,3 +315,16 @@ def test_widgets_come_before_the_first_graded_test_cell(name):
     late = [i for i, c in enumerate(cells) if c.cell_type == "code" and i > first_test
             and calls.search(c.source)]
     assert not late, f"widget cells after the first graded test (cell {first_test}): {late}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_hand_graded_answer_in_the_student_version_has_its_question_above(name):
+    """nbgrader replaces a markdown solution cell whole: a question inside it would vanish."""
+    nb = nbformat.read(student_path(name), as_version=4)
+    answers = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get(
+        "solution") and c.metadata["nbgrader"].get("grade") and c.cell_type == "markdown"]
+    assert answers, "every notebook has a reflection graded by hand"
+    for i in answers:
+        before = nb.cells[i - 1] if i else None
+        assert before is not None and before.cell_type == "markdown" and "?" in before.source, (
+            name, i, before.source[-200:] if before is not None else None)
