@@ -126,32 +126,14 @@ def diagnose(message, machine):
     """The setting behind one of bwrap's error messages, and the exact fix."""
     m = machine
     if "No permissions to creat" in message:  # "creating" (old), "create a new", "create new"
-        if m.sysctl("kernel.unprivileged_userns_clone") == 0:
-            return Diagnosis("kernel.unprivileged_userns_clone = 0: the kernel refuses user "
-                             "namespaces to unprivileged users", FIX_USERNS_CLONE)
-        if m.seccomp_filtered():
-            return Diagnosis("a seccomp filter refuses namespaces: Docker's default profile "
-                             "(and Kubernetes' RuntimeDefault) blocks clone/unshare with "
-                             "namespace flags", FIX_DOCKER)
-        if m.sysctl("kernel.apparmor_restrict_unprivileged_userns") == 1:
-            return Diagnosis("kernel.apparmor_restrict_unprivileged_userns = 1", FIX_APPARMOR)
-        return Diagnosis("unprivileged user namespaces are refused here",
-                         f"{FIX_USERNS_CLONE}; in a container: {FIX_DOCKER}")
+        return _user_namespaces_refused(m)
     if "setting up uid map" in message or "setting up gid map" in message or (
             "Creating new namespace failed: Permission denied" in message):
         return Diagnosis("AppArmor lets bwrap create a user namespace but not use it "
                          "(Ubuntu 23.10 and later: kernel.apparmor_restrict_unprivileged_userns)",
                          FIX_APPARMOR)
     if "ENOSPC" in message or "No space left on device" in message:
-        limit = m.sysctl("user.max_user_namespaces")
-        if limit == 0:
-            return Diagnosis("user.max_user_namespaces = 0: user namespaces are switched off",
-                             f"sudo sysctl -w user.max_user_namespaces=15000 ({PERSIST}); in a "
-                             "container, on the host; or grade as root")
-        return Diagnosis("a namespace limit (`sysctl user` lists them: max_user_namespaces, "
-                         "max_pid_namespaces, ...) is used up, or namespaces nest too deep",
-                         "raise the exhausted one, e.g. sudo sysctl -w "
-                         "user.max_user_namespaces=15000; or grade with fewer workers")
+        return _namespace_limit(m)
     if "kernel does not support user namespaces" in message:
         return Diagnosis("this kernel has no user namespaces (CONFIG_USER_NS)",
                          "grade as root (bwrap then runs privileged, without a user "
@@ -192,6 +174,33 @@ def diagnose(message, machine):
                          "make Python and the virtualenv readable by everyone: chmod -R o+rX "
                          "on their folders, or install them outside a private home folder")
     return Diagnosis("the sandbox failed for a reason the doctor does not know", f"see {DOCS}")
+
+
+def _user_namespaces_refused(m):
+    """bwrap said "No permissions to create a new namespace": which setting refuses it."""
+    if m.sysctl("kernel.unprivileged_userns_clone") == 0:
+        return Diagnosis("kernel.unprivileged_userns_clone = 0: the kernel refuses user "
+                         "namespaces to unprivileged users", FIX_USERNS_CLONE)
+    if m.seccomp_filtered():
+        return Diagnosis("a seccomp filter refuses namespaces: Docker's default profile "
+                         "(and Kubernetes' RuntimeDefault) blocks clone/unshare with "
+                         "namespace flags", FIX_DOCKER)
+    if m.sysctl("kernel.apparmor_restrict_unprivileged_userns") == 1:
+        return Diagnosis("kernel.apparmor_restrict_unprivileged_userns = 1", FIX_APPARMOR)
+    return Diagnosis("unprivileged user namespaces are refused here",
+                     f"{FIX_USERNS_CLONE}; in a container: {FIX_DOCKER}")
+
+
+def _namespace_limit(m):
+    """bwrap said ENOSPC: user namespaces switched off, or a namespace limit used up."""
+    if m.sysctl("user.max_user_namespaces") == 0:
+        return Diagnosis("user.max_user_namespaces = 0: user namespaces are switched off",
+                         f"sudo sysctl -w user.max_user_namespaces=15000 ({PERSIST}); in a "
+                         "container, on the host; or grade as root")
+    return Diagnosis("a namespace limit (`sysctl user` lists them: max_user_namespaces, "
+                     "max_pid_namespaces, ...) is used up, or namespaces nest too deep",
+                     "raise the exhausted one, e.g. sudo sysctl -w "
+                     "user.max_user_namespaces=15000; or grade with fewer workers")
 
 
 # ----------------------------------------------------------------------------- the checks

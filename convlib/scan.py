@@ -254,44 +254,53 @@ class _Scanner:
 
     def _check(self, node, parent, local, name):
         if isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                if self.hit(f"{node.module}.{alias.name}"):
-                    yield f"{node.module}.{alias.name} (imported)"
+            yield from (f"{node.module}.{a.name} (imported)" for a in node.names
+                        if self.hit(f"{node.module}.{a.name}"))
         elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if self.hit(alias.name):
-                    yield f"import {alias.name}"
+            yield from (f"import {a.name}" for a in node.names if self.hit(a.name))
         elif isinstance(node, (ast.Name, ast.Attribute)):
-            if isinstance(parent, ast.Attribute) and parent.value is node:
-                return  # only the longest chain counts
-            parts = dotted(node)
-            if not parts or parts[0] in local:
-                return  # a parameter or local variable of this function, e.g. `F`
-            if isinstance(node, ast.Name) and node.id in DYNAMIC:
-                yield f"dynamic code `{node.id}`"
-                return
-            for full in sorted(self.resolve(parts)):
-                found = self.hit(full)
-                if found:
-                    text = ".".join(parts)
-                    yield text if text == found else f"{text} (= {found})"
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                node.func.id in ("getattr", "hasattr") and len(node.args) >= 2:
-            attr = node.args[1]
-            if not (isinstance(attr, ast.Constant) and isinstance(attr.value, str)):
-                yield "getattr with a computed attribute name"
-                return
-            parts = dotted(node.args[0])
-            if parts and parts[0] not in local:
-                for full in sorted(self.resolve(parts + [attr.value])):
-                    found = self.hit(full)
-                    if found:
-                        yield f"getattr({'.'.join(parts)}, {attr.value!r}) (= {found})"
+            if not (isinstance(parent, ast.Attribute) and parent.value is node):
+                yield from self._check_chain(node, local)  # only the longest chain counts
+        elif _is_call_of(node, ("getattr", "hasattr")):
+            yield from self._check_getattr(node, local)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value.strip()
             if text != name and len(text) < 80 and (
                     ("." in text and self.hit(text)) or CONVOLUTION_WORD.fullmatch(text)):
                 yield f"the string {text!r}"
+
+    def _check_chain(self, node, local):
+        """A name or attribute chain such as `F.conv2d` that resolves to a forbidden call."""
+        parts = dotted(node)
+        if not parts or parts[0] in local:
+            return  # a parameter or local variable of this function, e.g. `F`
+        if isinstance(node, ast.Name) and node.id in DYNAMIC:
+            yield f"dynamic code `{node.id}`"
+            return
+        for full in sorted(self.resolve(parts)):
+            found = self.hit(full)
+            if found:
+                text = ".".join(parts)
+                yield text if text == found else f"{text} (= {found})"
+
+    def _check_getattr(self, node, local):
+        """getattr(torch.nn.functional, "conv2d"), or a computed name that could be anything."""
+        attr = node.args[1]
+        if not (isinstance(attr, ast.Constant) and isinstance(attr.value, str)):
+            yield "getattr with a computed attribute name"
+            return
+        parts = dotted(node.args[0])
+        if parts and parts[0] not in local:
+            for full in sorted(self.resolve(parts + [attr.value])):
+                found = self.hit(full)
+                if found:
+                    yield f"getattr({'.'.join(parts)}, {attr.value!r}) (= {found})"
+
+
+def _is_call_of(node, names):
+    """True for a call `name(a, b, ...)` with at least two arguments, name one of ``names``."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in names and len(node.args) >= 2)
 
 
 def scan_function(cells, name, policy):
@@ -341,39 +350,48 @@ def scan_tampering(cells):
         for node, parent, _ in _walk_with_locals(stmt):
             where = _where(number, node)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                    [node.module or "."] if not node.level else ["(relative import)"])
-                for module in modules:
-                    if module.split(".")[0] in TAMPER_MODULES or _chain_flagged(module):
-                        out.append(f"import of {module} ({where})")
-                    elif module == "(relative import)" or not _installed(module):
-                        out.append(f"import of {module}, which is not an installed package "
-                                   f"({where})")
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    for alias in node.names:
-                        if _chain_flagged(f"{node.module}.{alias.name}"):
-                            out.append(f"from {node.module} import {alias.name} ({where})")
+                out += [f"{text} ({where})" for text in _tampering_imports(node)]
             elif isinstance(node, ast.Name) and node.id == "get_ipython":
                 out.append(f"an IPython magic or `!` shell command ({where})")
             elif isinstance(node, ast.Name) and node.id in DYNAMIC:
                 out.append(f"`{node.id}` ({where})")
             elif isinstance(node, ast.Attribute):
-                if node.attr.startswith("__") and node.attr.endswith("__") and \
-                        node.attr not in ALLOWED_DUNDERS:
-                    out.append(f"`.{node.attr}` ({where})")
-                elif node.attr in TAMPER_ATTRIBUTES:
-                    out.append(f"`.{node.attr}` ({where})")
-                if not (isinstance(parent, ast.Attribute) and parent.value is node):
-                    parts = dotted(node)
-                    for full in sorted(scanner.resolve(parts) if parts else ()):
-                        if _chain_flagged(full):
-                            out.append(f"{'.'.join(parts)} ({where})")
-                            break
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id in ("getattr", "setattr", "delattr") and len(node.args) >= 2:
+                out += [f"{text} ({where})" for text in _tampering_attribute(node, parent,
+                                                                              scanner)]
+            elif _is_call_of(node, ("getattr", "setattr", "delattr")):
                 attr = node.args[1]
                 if not (isinstance(attr, ast.Constant) and isinstance(attr.value, str)):
                     out.append(f"{node.func.id} with a computed attribute name ({where})")
                 elif attr.value.startswith("__") or attr.value in TAMPER_ATTRIBUTES:
                     out.append(f"{node.func.id}(…, {attr.value!r}) ({where})")
     return list(dict.fromkeys(out))
+
+
+def _tampering_imports(node):
+    """What an import statement brings in that could switch the record off."""
+    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+        [node.module or "."] if not node.level else ["(relative import)"])
+    for module in modules:
+        if module.split(".")[0] in TAMPER_MODULES or _chain_flagged(module):
+            yield f"import of {module}"
+        elif module == "(relative import)" or not _installed(module):
+            yield f"import of {module}, which is not an installed package"
+    if isinstance(node, ast.ImportFrom) and node.module:
+        for alias in node.names:
+            if _chain_flagged(f"{node.module}.{alias.name}"):
+                yield f"from {node.module} import {alias.name}"
+
+
+def _tampering_attribute(node, parent, scanner):
+    """A dunder or introspection attribute, or a chain such as `torch._C` (longest only)."""
+    if node.attr.startswith("__") and node.attr.endswith("__") and \
+            node.attr not in ALLOWED_DUNDERS:
+        yield f"`.{node.attr}`"
+    elif node.attr in TAMPER_ATTRIBUTES:
+        yield f"`.{node.attr}`"
+    if not (isinstance(parent, ast.Attribute) and parent.value is node):
+        parts = dotted(node)
+        for full in sorted(scanner.resolve(parts) if parts else ()):
+            if _chain_flagged(full):
+                yield f"{'.'.join(parts)}"
+                break

@@ -171,7 +171,7 @@ def jupyter_lab(root_dir, *, timeout: float = 180.0, extra_args=()):
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     log_path = home / "lab.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+    log = open(log_path, "wb")  # closed in finally
     proc = subprocess.Popen(cmd, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     server = LabServer(f"http://127.0.0.1:{port}", token, port, root_dir, log_path, proc)
@@ -251,7 +251,7 @@ def save_screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     try:
         page.screenshot(path=str(path), full_page=True)
-    except Exception as exc:  # a screenshot must never hide the real failure
+    except Exception as exc:  # noqa: BLE001  (a screenshot must never hide the real failure)
         path.with_suffix(".error.txt").write_text(f"screenshot failed: {exc!r}\n")
     return path
 

@@ -37,7 +37,7 @@ TORCH_DTYPES = {
 
 # Bound here so that a student who patches builtins or sys.modules in the sandbox breaks only
 # their own process's view, not this module's.
-isinstance, len, type, str, int, float, list, tuple, dict, bytes, repr, range = (  # noqa: A001
+isinstance, len, type, str, int, float, list, tuple, dict, bytes, repr, range = (
     isinstance, len, type, str, int, float, list, tuple, dict, bytes, repr, range)
 _MODULES = {}
 
@@ -74,37 +74,47 @@ def _enc(obj, blobs, depth, count):
     if depth > MAX_DEPTH or count[0] > MAX_ITEMS:
         raise NotPlainData("the value is nested too deeply or has too many items")
     t = type(obj)
-    if obj is None or t is bool or t is str:
-        return obj
+    if obj is None or t in (bool, str, int, float, complex):
+        return _enc_scalar(obj)
+    if t is bytes:
+        blobs.append(obj)
+        return {"b": len(blobs) - 1}
+    if t is list:
+        return {"l": [_enc(x, blobs, depth + 1, count) for x in list.__iter__(obj)]}
+    if t is tuple:
+        return {"t": [_enc(x, blobs, depth + 1, count) for x in tuple.__iter__(obj)]}
+    if t is dict:
+        return {"d": [[_enc(k, blobs, depth + 1, count), _enc(v, blobs, depth + 1, count)]
+                      for k, v in dict.items(obj)]}
+    return _enc_array(obj, blobs)
+
+
+def _enc_scalar(obj):
+    """None, bool, str, int, float or complex (exact types only) as a JSON-able node."""
+    t = type(obj)
     if t is int:
         return obj if -(2**63) <= obj < 2**63 else {"bigint": str(obj)}
     if t is float:
         return {"f": repr(obj)} if obj != obj or obj in (float("inf"), float("-inf")) else obj
     if t is complex:
         return {"c": [repr(obj.real), repr(obj.imag)]}
-    if t is bytes:
-        blobs.append(obj)
-        return {"b": len(blobs) - 1}
-    if t is list or t is tuple:
-        items = [_enc(x, blobs, depth + 1, count) for x in list.__iter__(obj)] if t is list else [
-            _enc(x, blobs, depth + 1, count) for x in tuple.__iter__(obj)]
-        return {"l" if t is list else "t": items}
-    if t is dict:
-        return {"d": [[_enc(k, blobs, depth + 1, count), _enc(v, blobs, depth + 1, count)]
-                      for k, v in dict.items(obj)]}
+    return obj
+
+
+def _enc_array(obj, blobs):
+    """A numpy array or scalar, or a torch tensor, as a node whose bytes go to ``blobs``."""
     np = _module("numpy")
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            arr = obj.view(np.ndarray)
-            if not arr.flags.c_contiguous:
-                arr = arr.copy(order="C")
-            arr = _little_endian(np, arr)
-            blobs.append(arr.tobytes())
-            return {"nd": [arr.dtype.str, list(arr.shape), len(blobs) - 1]}
-        if isinstance(obj, np.generic):
-            arr = _little_endian(np, np.asarray(obj).view(np.ndarray))
-            blobs.append(arr.tobytes())
-            return {"ns": [arr.dtype.str, len(blobs) - 1]}
+    if np is not None and isinstance(obj, np.ndarray):
+        arr = obj.view(np.ndarray)
+        if not arr.flags.c_contiguous:
+            arr = arr.copy(order="C")
+        arr = _little_endian(np, arr)
+        blobs.append(arr.tobytes())
+        return {"nd": [arr.dtype.str, list(arr.shape), len(blobs) - 1]}
+    if np is not None and isinstance(obj, np.generic):
+        arr = _little_endian(np, np.asarray(obj).view(np.ndarray))
+        blobs.append(arr.tobytes())
+        return {"ns": [arr.dtype.str, len(blobs) - 1]}
     torch = _module("torch")
     if torch is not None and isinstance(obj, torch.Tensor):
         name = str(obj.dtype).replace("torch.", "")
@@ -117,7 +127,7 @@ def _enc(obj, blobs, depth, count):
         arr = x.numpy()
         blobs.append(arr.tobytes())
         return {"pt": [name, list(arr.shape), len(blobs) - 1]}
-    raise NotPlainData(f"an object of type {t.__name__!r} is not plain data")
+    raise NotPlainData(f"an object of type {type(obj).__name__!r} is not plain data")
 
 
 def _little_endian(np, arr):
@@ -145,44 +155,55 @@ def _dec(node, blobs, depth):
     if t is not dict or len(node) != 1:
         raise ChannelError(f"unexpected node {t.__name__}")
     (tag, val), = node.items()
-    if tag == "f":
-        return float(_str(val))
-    if tag == "bigint":
-        return int(_str(val))
-    if tag == "c":
-        return complex(float(_str(val[0])), float(_str(val[1])))
-    if tag == "b":
-        return bytes(_blob(blobs, val))
-    if tag in ("l", "t"):
-        if type(val) is not list:
-            raise ChannelError("bad sequence")
-        items = [_dec(x, blobs, depth + 1) for x in val]
-        return items if tag == "l" else tuple(items)
-    if tag == "d":
-        out = {}
-        for pair in val:
-            if type(pair) is not list or len(pair) != 2:
-                raise ChannelError("bad dict item")
-            key = _dec(pair[0], blobs, depth + 1)
-            if type(key) not in (str, int, float, bool, tuple, type(None)):
-                raise ChannelError("unhashable dict key")
-            out[key] = _dec(pair[1], blobs, depth + 1)
-        return out
-    if tag == "nd":
-        dtype, shape, idx = val
-        return _array(dtype, shape, _blob(blobs, idx))
-    if tag == "ns":
-        dtype, idx = val
-        return _array(dtype, [], _blob(blobs, idx))[()]
-    if tag == "pt":
-        import torch
-        name, shape, idx = val
-        if name not in TORCH_DTYPES:
-            raise ChannelError(f"dtype {name!r} not allowed")
-        arr = _array(TORCH_DTYPES[name], shape, _blob(blobs, idx))
-        x = torch.from_numpy(arr)
-        return x.view(torch.bfloat16) if name == "bfloat16" else x
-    raise ChannelError(f"unknown tag {tag!r}")
+    if tag not in _DECODERS:
+        raise ChannelError(f"unknown tag {tag!r}")
+    return _DECODERS[tag](val, blobs, depth + 1)
+
+
+def _dec_sequence(val, blobs, depth):
+    if type(val) is not list:
+        raise ChannelError("bad sequence")
+    return [_dec(x, blobs, depth) for x in val]
+
+
+def _dec_dict(val, blobs, depth):
+    out = {}
+    for pair in _dec_sequence_of_pairs(val):
+        key = _dec(pair[0], blobs, depth)
+        if type(key) not in (str, int, float, bool, tuple, type(None)):
+            raise ChannelError("unhashable dict key")
+        out[key] = _dec(pair[1], blobs, depth)
+    return out
+
+
+def _dec_sequence_of_pairs(val):
+    if type(val) is not list or any(type(p) is not list or len(p) != 2 for p in val):
+        raise ChannelError("bad dict item")
+    return val
+
+
+def _dec_tensor(val, blobs, depth):
+    import torch
+    name, shape, idx = val
+    if name not in TORCH_DTYPES:
+        raise ChannelError(f"dtype {name!r} not allowed")
+    x = torch.from_numpy(_array(TORCH_DTYPES[name], shape, _blob(blobs, idx)))
+    return x.view(torch.bfloat16) if name == "bfloat16" else x
+
+
+# One decoder per tag: (value, blobs, depth of the children) -> a fresh plain object.
+_DECODERS = {
+    "f": lambda val, blobs, depth: float(_str(val)),
+    "bigint": lambda val, blobs, depth: int(_str(val)),
+    "c": lambda val, blobs, depth: complex(float(_str(val[0])), float(_str(val[1]))),
+    "b": lambda val, blobs, depth: bytes(_blob(blobs, val)),
+    "l": _dec_sequence,
+    "t": lambda val, blobs, depth: tuple(_dec_sequence(val, blobs, depth)),
+    "d": _dec_dict,
+    "nd": lambda val, blobs, depth: _array(val[0], val[1], _blob(blobs, val[2])),
+    "ns": lambda val, blobs, depth: _array(val[0], [], _blob(blobs, val[1]))[()],
+    "pt": _dec_tensor,
+}
 
 
 def _str(v):

@@ -16,53 +16,48 @@ of a record pipe, and forks a child that:
 
 When the child is gone, the server kills every other process left in the sandbox (its own PID
 namespace), empties /tmp and /dev/shm (whatever permissions the student left), checks that they
-are as empty as before, and reports how the child ended and whether the sandbox is clean; a
+are as empty as before (cleanup.py), and reports how the child ended and whether the sandbox is clean; a
 sandbox that is not clean is replaced by the grader before the next student. The server ignores
 every signal it can; a SIGSTOP is undone by the grader from outside. The control socket never
 reaches student code: the child closes it before running anything.
 
 This file runs with only the sandbox's read-only view of the interpreter, the virtualenv, this
-folder and the convlib package; it imports only the standard library, channel.py and convlib.
+folder and the convlib package; it imports only the standard library, its neighbours here
+(channel.py: plain data; cleanup.py: between students; confine.py: limits and seccomp) and
+convlib.
 """
 
-import ctypes
 import os
-import platform
-import resource
-import shutil
 import signal
 import socket
-import stat
 import sys
 import tempfile
-import time
 
 LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
 sys.path.insert(0, LIB)
 
 import channel  # noqa: E402  (this folder is sys.path[0]: the script's own)
+from cleanup import Cleaner, in_own_pid_namespace  # noqa: E402
+from confine import (  # noqa: E402
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_DUMPABLE,
+    forbid_exec,
+    prctl,
+    set_limits,
+)
 
-PR_SET_DUMPABLE = 4
-PR_SET_CHILD_SUBREAPER = 36
 CELL_OUTPUT_KEEP = 20_000  # characters of each cell's output sent back for the notebook
 MAX_REPLY_BYTES = 64 * 2**20  # a result larger than this is refused, and the notebook goes on
 MESSAGE_KEEP = 2000  # characters of a student exception's text
-
-
-def prctl(option, value):
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def prewarm():
     """Import everything a notebook usually needs, once, before any fork."""
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-    import numpy  # noqa: F401
-    import scipy.ndimage  # noqa: F401
+    import matplotlib.pyplot
+    import numpy  # noqa: F401  (imported for the children, before any fork)
+    import scipy.ndimage
     import scipy.signal  # noqa: F401
     import torch
     torch.set_num_threads(1)
@@ -71,7 +66,7 @@ def prewarm():
     for name in ("ipywidgets", "PIL.Image", "IPython.display", "matplotlib.animation"):
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001  (optional: only saves time later)
+        except Exception:  # optional: only saves time later
             pass
     import convlib  # every convlib module a notebook may import, once, before any fork
     for info in pkgutil.iter_modules(convlib.__path__):
@@ -161,36 +156,6 @@ def install_hooks():
     return hook_all(record)
 
 
-# Blocking execve/execveat: library code can only run in a process that carries the hooks.
-AUDIT_ARCH = {"x86_64": (0xC000003E, (59, 322)), "aarch64": (0xC00000B7, (221, 281))}
-
-
-def forbid_exec():
-    """A seccomp filter making execve and execveat fail with EPERM (no_new_privs is set)."""
-    arch, numbers = AUDIT_ARCH[platform.machine()]
-
-    class Filter(ctypes.Structure):
-        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                    ("k", ctypes.c_uint)]
-
-    class Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
-
-    load, jeq, ret = 0x20, 0x15, 0x06
-    allow, deny, kill = 0x7FFF0000, 0x00050000 | 1, 0x80000000  # ALLOW, ERRNO(EPERM), KILL
-    code = [(load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (load, 0, 0, 0),
-            (jeq, 3, 0, numbers[0]), (jeq, 2, 0, numbers[1]),
-            (0x45, 1, 0, 0x40000000),  # jset: the x32 ABI's numbers on x86_64
-            (ret, 0, 0, allow), (ret, 0, 0, deny)]
-    filters = (Filter * len(code))(*[Filter(*c) for c in code])
-    program = Program(len(code), filters)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
-    if libc.prctl(22, 2, ctypes.byref(program), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
-        raise OSError(ctypes.get_errno(), "seccomp filter refused")
-
-
 def canary():
     """Run one library convolution of each kind: the grader checks they all reach the record."""
     import numpy as np
@@ -207,28 +172,18 @@ def canary():
 
 # ----------------------------------------------------------------------------- the child
 
-def set_limits(limits):
-    with open("/proc/self/status") as f:
-        vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
-    pairs = [
-        (resource.RLIMIT_AS, vm + limits["memory_bytes"]),
-        (resource.RLIMIT_CPU, limits["cpu_seconds"]),
-        (resource.RLIMIT_FSIZE, limits["file_bytes"]),
-        (resource.RLIMIT_NPROC, limits.get("nproc", limits["processes"])),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NOFILE, 256),
-    ]
-    for which, value in pairs:
-        try:
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            soft, hard = resource.getrlimit(which)
-            resource.setrlimit(which, (min(value, hard) if hard != -1 else value, hard))
-
-
 def child(sock, record_fd, limits, shell):
+    """The forked child: shut itself in, then answer the grader until told to exit."""
     global RECORD_FD
     RECORD_FD = record_fd
+    output = isolate(limits)
+    Student(sock, shell, output).serve()
+
+
+def isolate(limits):
+    """Every catchable signal back at its default, a fresh empty folder as cwd and HOME, stdin
+    from /dev/null, fds 1 and 2 into a file, resource limits, no other program; returns the
+    capture of sys.stdout and sys.stderr."""
     for number, handler in HANDLERS.items():
         signal.signal(number, handler)
     workdir = tempfile.mkdtemp(prefix="work-", dir="/tmp")
@@ -241,87 +196,117 @@ def child(sock, record_fd, limits, shell):
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.close(out)
-    state = {"limit": limits["output_chars"], "used": 0, "flooded": False}
-    stdout, stderr = Capture(state, "stdout"), Capture(state, "stderr")
-    sys.stdout, sys.stderr = stdout, stderr
+    output = Output(limits["output_chars"])
+    sys.stdout, sys.stderr = output.stdout, output.stderr
     set_limits(limits)
     forbid_exec()
-    ns = shell.user_ns
-    flags = {"memory_error": False}
-    me = os.getpid()
+    return output
 
-    def error_of(err):
+
+class Output:
+    """sys.stdout and sys.stderr of the child, sharing one budget of characters."""
+
+    def __init__(self, limit):
+        self.state = {"limit": limit, "used": 0, "flooded": False}
+        self.stdout, self.stderr = Capture(self.state, "stdout"), Capture(self.state, "stderr")
+
+    @property
+    def flooded(self):
+        return self.state["flooded"]
+
+
+class Student:
+    """The child's side of the protocol: one method per request of the grader (run a cell,
+    describe names, call a function, run the canary); every answer is plain data."""
+
+    def __init__(self, sock, shell, output):
+        self.sock, self.shell, self.ns, self.output = sock, shell, shell.user_ns, output
+        self.memory_error = False
+        self.pid = os.getpid()
+
+    def serve(self):
+        ops = {"run": self.run, "describe": self.describe, "call": self.call,
+               "canary": self.canary}
+        while True:
+            try:
+                msg, blobs = channel.recv(self.sock)
+            except (EOFError, OSError, channel.ChannelError):
+                os._exit(0)
+            op = msg.get("op")
+            if op == "exit":
+                os._exit(0)
+            if op not in ops:
+                self.reply({"ok": False, "error": ["ProtocolError", f"unknown op {op!r}"]})
+                continue
+            ops[op](msg, blobs)
+            if os.getpid() != self.pid:  # a copy forked by student code: it must not answer
+                os._exit(0)
+
+    def error_of(self, err):
         if isinstance(err, MemoryError):
-            flags["memory_error"] = True
+            self.memory_error = True
         try:
             text = str(err)[:MESSAGE_KEEP]
-        except BaseException:  # noqa: B036
+        except BaseException:
             text = "(the message could not be read)"
         return [type(err).__name__[:100], text]
 
-    def reply(header, blobs=()):
-        header["output_flooded"] = state["flooded"]
-        header["memory_error"] = flags["memory_error"]
-        channel.send(sock, header, blobs)
+    def reply(self, header, blobs=()):
+        if os.getpid() != self.pid:
+            os._exit(0)
+        header["output_flooded"] = self.output.flooded
+        header["memory_error"] = self.memory_error
+        channel.send(self.sock, header, blobs)
 
-    while True:
+    def run(self, msg, blobs):
+        error = None
         try:
-            msg, blobs = channel.recv(sock)
-        except (EOFError, OSError, channel.ChannelError):
-            os._exit(0)
-        op = msg.get("op")
-        if op == "run":
-            error = None
-            try:
-                result = shell.run_cell(msg["source"], store_history=False)
-                err = result.error_in_exec or result.error_before_exec
-                error = error_of(err) if err is not None else None
-            except BaseException as err:  # noqa: B036  (student code may raise anything)
-                error = error_of(err)
-            if os.getpid() != me:  # a copy forked by student code: it must not answer
-                os._exit(0)
-            try:
-                import matplotlib.pyplot as plt
-                plt.close("all")
-            except BaseException:  # noqa: B036
-                pass
-            reply({"ok": True, "stdout": stdout.take(), "stderr": stderr.take(), "error": error})
-        elif op == "describe":
-            kinds, values = {}, []
-            for name in msg["names"]:
-                if name not in ns:
-                    kinds[name] = ["missing", None]
-                    continue
-                value = ns[name]
-                try:
-                    if callable(value):
-                        kinds[name] = ["callable", None]
-                        continue
-                    _, parts = channel.encode(value)
-                    if sum(len(part) for part in parts) > MAX_REPLY_BYTES:
-                        kinds[name] = ["other", "a value too large to grade"]
-                        continue
-                    kinds[name] = ["value", len(values)]
-                    values.append(value)
-                except BaseException:  # noqa: B036
-                    kinds[name] = ["other", type(value).__name__[:100]]
-            tree, out_blobs = channel.encode(values)
-            reply({"ok": True, "kinds": kinds, "values": tree}, out_blobs)
-        elif op == "call":
-            answer = do_call(ns, msg, blobs, error_of)
-            if os.getpid() != me:
-                os._exit(0)
-            reply(*answer)
-        elif op == "canary":
-            try:
-                canary()
-                reply({"ok": True})
-            except BaseException as err:  # noqa: B036
-                reply({"ok": False, "error": error_of(err)})
-        elif op == "exit":
-            os._exit(0)
-        else:
-            reply({"ok": False, "error": ["ProtocolError", f"unknown op {op!r}"]})
+            result = self.shell.run_cell(msg["source"], store_history=False)
+            err = result.error_in_exec or result.error_before_exec
+            error = self.error_of(err) if err is not None else None
+        except BaseException as err:  # student code may raise anything
+            error = self.error_of(err)
+        try:
+            import matplotlib.pyplot as plt
+            plt.close("all")
+        except BaseException:
+            pass
+        self.reply({"ok": True, "stdout": self.output.stdout.take(),
+                    "stderr": self.output.stderr.take(), "error": error})
+
+    def describe(self, msg, blobs):
+        kinds, values = {}, []
+        for name in msg["names"]:
+            kinds[name] = self.kind_of(name, values)
+        tree, out_blobs = channel.encode(values)
+        self.reply({"ok": True, "kinds": kinds, "values": tree}, out_blobs)
+
+    def kind_of(self, name, values):
+        """["missing"|"callable"|"other", detail] or ["value", index] after appending the value
+        to ``values``."""
+        if name not in self.ns:
+            return ["missing", None]
+        value = self.ns[name]
+        try:
+            if callable(value):
+                return ["callable", None]
+            _, parts = channel.encode(value)
+            if sum(len(part) for part in parts) > MAX_REPLY_BYTES:
+                return ["other", "a value too large to grade"]
+            values.append(value)
+            return ["value", len(values) - 1]
+        except BaseException:
+            return ["other", type(value).__name__[:100]]
+
+    def call(self, msg, blobs):
+        self.reply(*do_call(self.ns, msg, blobs, self.error_of))
+
+    def canary(self, msg, blobs):
+        try:
+            canary()
+            self.reply({"ok": True})
+        except BaseException as err:
+            self.reply({"ok": False, "error": self.error_of(err)})
 
 
 def do_call(ns, msg, blobs, error_of):
@@ -332,18 +317,18 @@ def do_call(ns, msg, blobs, error_of):
         fn = ns.get(msg["name"])
         if fn is None:
             return {"ok": False, "error": ["NameError", f"name {msg['name']!r} is not defined"]}, ()
-    except BaseException as err:  # noqa: B036
+    except BaseException as err:
         return {"ok": False, "error": ["ProtocolError", str(err)]}, ()
     try:
         result = fn(*args, **kwargs)
-    except BaseException as err:  # noqa: B036
+    except BaseException as err:
         return {"ok": False, "error": error_of(err)}, ()
     mutable = (np.ndarray,) + ((torch.Tensor,) if torch is not None else ())
     after = {str(i): a for i, a in enumerate(args) if isinstance(a, mutable)}
     after.update({k: v for k, v in kwargs.items() if isinstance(v, mutable)})
     try:
         tree, out_blobs = channel.encode([result, after])
-    except BaseException as err:  # noqa: B036
+    except BaseException as err:
         kind = type(result).__name__[:100]
         return {"ok": False, "unsendable": kind,
                 "error": ["NotPlainData", f"returned {kind}: {err}"[:MESSAGE_KEEP]]}, ()
@@ -355,170 +340,16 @@ def do_call(ns, msg, blobs, error_of):
 
 # ----------------------------------------------------------------------------- the server
 
-# Whether this server runs inside the sandbox's own PID namespace (then every other process but
-# init is the student's and may be killed with kill(-1)). Set in main() from the command line and
-# checked against reality: outside a fresh PID namespace, kill(-1) would hit every process this
-# uid may signal on the machine (for root: all of them), so only our own descendants are touched.
-SANDBOXED = False
-
-
-def in_own_pid_namespace():
-    """True when we are bwrap's child in a fresh PID namespace (pid 1 is bwrap, we are near it)."""
-    return os.getppid() == 1 and os.getpid() < 10
-
-
-def descendants():
-    """Pids of our descendants (orphans of the student reparent to us: we are a subreaper)."""
-    parent_of = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            parent_of[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    me, found, frontier = os.getpid(), set(), {os.getpid()}
-    while frontier:
-        frontier = {pid for pid, ppid in parent_of.items() if ppid in frontier} - found - {me}
-        found |= frontier
-    return found
-
-
-def others():
-    """The processes that belong to student code: in the sandbox, all but init and us."""
-    if SANDBOXED:
-        me = os.getpid()
-        return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
-    return sorted(descendants())
-
-
-def kill_others():
-    if SANDBOXED:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return
-    for pid in descendants():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _empty(folder):
-    """Delete everything in `folder` that is on its own file system (not our read-only binds),
-    first giving back the permissions a student may have taken away (all files are theirs)."""
-    try:
-        device = os.lstat(folder).st_dev
-        entries = os.listdir(folder)
-    except OSError:
-        return
-    for entry in entries:
-        path = os.path.join(folder, entry)
-        try:
-            st = os.lstat(path)
-        except OSError:
-            continue
-        if st.st_dev != device:
-            continue  # a mount point: part of the sandbox, not the student's
-        if stat.S_ISDIR(st.st_mode):
-            _walk_chmod(path)
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-
-
-def _walk_chmod(folder):
-    """Make `folder` and every folder below it ours again (0700), opening each level as we go:
-    os.walk cannot enter a folder without read permission."""
-    try:
-        os.chmod(folder, 0o700)
-        entries = os.listdir(folder)
-    except OSError:
-        return
-    for entry in entries:
-        sub = os.path.join(folder, entry)
-        try:
-            if stat.S_ISDIR(os.lstat(sub).st_mode):
-                _walk_chmod(sub)
-        except OSError:
-            pass
-
-
-def _state(folder):
-    """What a clean sandbox looks like: the entries and the free space of a writable folder."""
-    try:
-        fs = os.statvfs(folder)
-        return sorted(os.listdir(folder)), fs.f_bfree, fs.f_ffree
-    except OSError:
-        return None
-
-
-def cleanup():
-    """Kill every student process, reap them, empty the writable folders (in the sandbox).
-    Returns True when the sandbox is back to its state before the first student."""
-    for _ in range(500):
-        kill_others()
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-        if not others():
-            break
-        time.sleep(0.005)
-    if not SANDBOXED:
-        return not others()  # /tmp and /dev/shm are the machine's own: never empty them
-    for folder in WRITABLE:
-        _empty(folder)
-    return not others() and all(_state(folder) == BASELINE.get(folder) for folder in WRITABLE)
-
-
-WRITABLE = ("/tmp", "/dev/shm")
-BASELINE = {}
 CATCHABLE = [s for s in signal.valid_signals()
              if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD)]
 HANDLERS = {}  # the server's own handlers before it ignored everything: the child gets them back
 
 
-def watch(pid, limit):
-    """Wait for the child; meanwhile count the student's processes and kill them all when they
-    exceed `limit` (RLIMIT_NPROC does the same per uid; this also catches processes that exit
-    and respawn). Returns (wait status, over limit)."""
-    over = False
-    while True:
-        try:
-            done, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return 0, over
-        if done == pid:
-            return status, over
-        if done:
-            continue  # an orphan of the child, reaped (we are the sandbox's subreaper)
-        try:
-            count = len(others())
-        except OSError:
-            count = 0
-        if count > limit:
-            over = True
-            kill_others()
-        time.sleep(0.01)
-
-
 def main():
     import json
-    global SANDBOXED
     ctrl = socket.socket(fileno=int(sys.argv[1]))
-    SANDBOXED = sys.argv[2:3] == ["--sandboxed"] and in_own_pid_namespace()
-    if sys.argv[2:3] == ["--sandboxed"] and not SANDBOXED:
+    sandboxed = sys.argv[2:3] == ["--sandboxed"] and in_own_pid_namespace()
+    if sys.argv[2:3] == ["--sandboxed"] and not sandboxed:
         ctrl.send(json.dumps({"ready": False, "error": "not in a private PID namespace"}).encode())
         os._exit(1)
     for number in CATCHABLE:  # a student process may signal us: SIGTERM, SIGINT, ... do nothing
@@ -533,11 +364,8 @@ def main():
     HOOKS = install_hooks()  # kept: torch unregisters a library's kernels when it is freed
     prctl(PR_SET_DUMPABLE, 0)  # student processes of the same uid cannot read our memory/fds
     prctl(PR_SET_CHILD_SUBREAPER, 1)
-    if SANDBOXED:
-        for folder in WRITABLE:
-            _empty(folder)
-            BASELINE[folder] = _state(folder)
-    cleanup()
+    cleaner = Cleaner(sandboxed)
+    cleaner.remember_clean_state()
     ctrl.send(json.dumps({"ready": True}).encode())
     while True:
         try:
@@ -561,8 +389,8 @@ def main():
                 os._exit(70)
         for fd in fds:
             os.close(fd)
-        status, over = watch(pid, msg["limits"]["processes"])
-        clean = cleanup()
+        status, over = cleaner.watch(pid, msg["limits"]["processes"])
+        clean = cleaner.cleanup()
         ended = {"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                  "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                  "process_limit": over, "clean": clean}
