@@ -3,6 +3,7 @@
 
     python3 tasks.py lab        # set up if needed, then open the course in JupyterLab
     python3 tasks.py test       # set up if needed, then lint and run the whole test suite
+    python3 tasks.py test --quick   # the fast tests only (no sandbox, notebook or browser)
     python3 tasks.py generate   # regenerate notebooks/ (student versions) from solutions/
     python3 tasks.py bench      # print the benchmark tables
 
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -67,11 +69,31 @@ def lab():
 
 
 def test():
+    """Lint, then run the suite in parallel (pytest-xdist) and print how long it took.
+
+    --quick leaves out the tests marked slow (sandboxes, notebooks, browsers): the developer's
+    run of a few seconds. Other arguments go to pytest. TEST_WORKERS sets the number of pytest
+    workers (default: the suite's tests wait on sandboxes and kernels, so more than the cores).
+    """
     setup()
+    args = sys.argv[2:]
+    quick = "--quick" in args
+    args = [a for a in args if a != "--quick"]
+    if quick:
+        args = ["-m", "not slow", *args]
+    workers = os.environ.get("TEST_WORKERS", str(2 * (os.cpu_count() or 1)))
+    if any(a.startswith(("-n", "--numprocesses")) for a in args):
+        workers = "the given"
+    else:
+        args = ["-n", workers, "--dist", "worksteal", *args]
     run(VENV / "bin" / "ruff", "check", ROOT, cwd=ROOT)
     with tempfile.TemporaryDirectory(prefix="conv-tests-") as tmp:
         env = jupyter_env(tmp)
-        result = subprocess.run([str(PYTHON), "-m", "pytest", *sys.argv[2:]], cwd=ROOT, env=env)
+        start = time.monotonic()
+        result = subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env)
+        minutes, seconds = divmod(round(time.monotonic() - start), 60)
+    print(f"test suite{' (--quick)' if quick else ''}: {minutes} min {seconds:02d} s "
+          f"with {workers} workers on {os.cpu_count()} cores", flush=True)
     sys.exit(result.returncode)
 
 

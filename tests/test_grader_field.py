@@ -20,6 +20,7 @@ from tests.fixtures import submissions as S
 from tests.fixtures.submissions import BYPASSES, HUGE, LEAK, SABOTAGE, STASH
 from tests.fixtures.submissions import HONEST_BUILDING_BLOCKS as HONEST
 
+pytestmark = pytest.mark.slow  # grades in sandboxes or runs nbgrader
 A = S.ASSIGNMENT
 LIMITS = Limits(call_timeout=10, notebook_timeout=60, memory_bytes=768 * 2**20)
 CONV_CELLS = ("test_conv2d", "test_conv2d_from_scratch")

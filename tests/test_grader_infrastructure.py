@@ -20,6 +20,7 @@ from autograder.sandbox import Limits, Sandbox, SandboxError
 from tests.conftest import require_tool
 from tests.fixtures import submissions as S
 
+pytestmark = pytest.mark.slow  # grades in sandboxes or runs nbgrader
 A = S.ASSIGNMENT
 LIMITS = Limits(call_timeout=10, notebook_timeout=60, memory_bytes=768 * 2**20)
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,6 +16,7 @@ import pytest
 
 from autograder.course import Course, init
 
+pytestmark = pytest.mark.slow  # grades in sandboxes or runs nbgrader
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION_LINE = "total_secret_value = a + b"
 HIDDEN_LINE = 'assert add(10, 5) == 15, "hidden_secret_case"'

@@ -12,6 +12,8 @@ from autograder.__main__ import main
 from autograder.demo_class import BY_NAME, CLASS, demo_students
 from tests.conftest import require_tool
 
+pytestmark = pytest.mark.slow  # grades in sandboxes
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
