@@ -54,9 +54,9 @@ def environment_yml_entries(text):
     return entries
 
 
-def environment_yml_requirements():
+def environment_yml_requirements(path=ROOT / "environment.yml"):
     requirements = {}
-    for item in environment_yml_entries((ROOT / "environment.yml").read_text()):
+    for item in environment_yml_entries(path.read_text()):
         name, spec = split_requirement(item)
         if name in CONDA_ONLY:
             continue
@@ -76,6 +76,20 @@ def test_pyproject_and_environment_yml_list_the_same_packages_and_constraints():
     different = {name: (pip_side[name], conda_side[name]) for name in pip_side
                  if pip_side[name] != conda_side[name]}
     assert not different, f"constraints differ (pyproject, environment.yml): {different}"
+
+
+def test_binder_installs_the_runtime_dependencies_with_cpu_only_torch():
+    """binder/ gives a student pyproject.toml's runtime dependencies (not the developer tools)
+    with the same constraints; torch is conda-forge's CPU-only build, pytorch-cpu."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    runtime = dict(split_requirement(line) for line in data["project"]["dependencies"])
+    binder = environment_yml_requirements(ROOT / "binder" / "environment.yml")
+    assert "torch" not in binder, "binder must name the CPU-only build, pytorch-cpu"
+    binder["torch"] = binder.pop("pytorch-cpu", None)
+    assert binder == runtime
+    post_build = ROOT / "binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    assert "pip install --no-deps -e ." in post_build.read_text()
 
 
 def test_environment_yml_parser_reads_nested_pip_list_and_skips_comments():
