@@ -69,9 +69,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--release", action="store_true", default=None,
                    help="also release it to the exchange (default: when collected from there)")
 
-    p = sub.add_parser("export", help="grades.csv (nbgrader) and tests.csv (one row per test)")
+    p = sub.add_parser("export", help="grades.csv (nbgrader) and tests.csv (one row per test); "
+                       "with --format canvas|moodle also the file that LMS imports")
     _add_course(p)
     p.add_argument("--to", metavar="OUT_DIR", help="default: DIR/exports")
+    p.add_argument("--format", choices=("nbgrader", "canvas", "moodle"), default="nbgrader",
+                   help="canvas: the gradebook-import CSV; moodle: the grade-import CSV")
+    p.add_argument("--roster", metavar="ROSTER.csv", help="the LMS's own gradebook export "
+                   "(Canvas: Export Entire Gradebook; Moodle: Export, plain text file)")
+    p.add_argument("--match", metavar="COLUMN", help="the roster column that holds the course's "
+                   "student ids (default: every id column of that LMS)")
 
     p = sub.add_parser("report", help="the class report: one HTML page and CSV files")
     _add_course(p)
@@ -106,6 +113,22 @@ def grade(course: Course, assignment: str | None, extra: list[str]) -> int:
             "folder (or collect again), or remove the folder, then run grade again.")
     from . import grade as engine
     return engine.main([assignment, "--course", str(course.root), *extra]) or 0
+
+
+def export_command(course: Course, args) -> int:
+    """nbgrader's grades.csv and the per-test tests.csv; with --format, the LMS's import file."""
+    from .export import export
+    if args.format != "nbgrader" and not args.roster:
+        raise WorkflowError(f"--format {args.format} needs --roster ROSTER.csv, the gradebook "
+                            "file downloaded from the LMS, to find each student's LMS id")
+    paths = export(course, args.to)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    if args.format != "nbgrader":
+        from .lms import write_lms
+        print(write_lms(paths["grades"], args.roster, args.format, paths["grades"].parent,
+                        args.match).text())
+    return 0
 
 
 def run(argv: list[str]) -> int:
@@ -155,10 +178,7 @@ def run(argv: list[str]) -> int:
         print(f"wrote {len(files)} feedback page(s) under {course.root / 'feedback'}")
         return 0
     if args.command == "export":
-        from .export import export
-        for name, path in export(course, args.to).items():
-            print(f"{name}: {path}")
-        return 0
+        return export_command(course, args)
     if args.command == "report":
         from .report import build
         paths = build(course, args.to, args.assignment)
