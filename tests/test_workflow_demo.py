@@ -103,3 +103,41 @@ def test_demo_feedback_shows_no_hidden_test_or_solution_code(demo_run):
         assert "BEGIN HIDDEN TESTS" not in html and "BEGIN SOLUTION" not in html
         leaked = [line for line in secret if line in html]
         assert not leaked, (page, leaked[:3])
+
+
+def test_demo_grades_go_into_canvas_and_moodle_files_through_a_roster(demo_run, tmp_path,
+                                                                     capsys):
+    """The real gradebook of the demo class, exported for Canvas and Moodle: every student on
+    the roster gets the score nbgrader's own export holds; one graded student left off the
+    roster is listed, never dropped silently."""
+    root, _ = demo_run
+    course = root / "course"
+    with (course / "exports" / "grades.csv").open(newline="") as fh:
+        nbgrader_scores = {r["student_id"]: r["score"] for r in csv.DictReader(fh)}
+    students = sorted(nbgrader_scores)
+    on_roster, left_off = students[:-1], students[-1]
+    canvas = tmp_path / "canvas-roster.csv"
+    with canvas.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"])
+        for number, student in enumerate(on_roster):
+            writer.writerow([f"Student, {student}", 1000 + number, "", student, "A"])
+    moodle = tmp_path / "moodle-roster.csv"
+    with moodle.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["First name", "Last name", "ID number", "Email address"])
+        for student in on_roster:
+            writer.writerow(["A", student, "", f"{student}@uni.example"])
+    for lms, roster, key in (("canvas", canvas, "SIS Login ID"),
+                             ("moodle", moodle, "Email address")):
+        out = tmp_path / lms
+        capsys.readouterr()
+        assert main(["export", "--course", str(course), "--format", lms, "--roster",
+                     str(roster), "--to", str(out)]) == 0
+        assert f"NOT exported, on no roster row (1): {left_off}" in capsys.readouterr().out
+        with (out / f"{lms}-grades.csv").open(newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r[key].strip() != "Points Possible"
+                    and r[key]]
+        got = {r[key].split("@")[0]: float(r["02_conv2d"]) for r in rows}
+        assert got == {s: float(nbgrader_scores[s]) for s in on_roster}
+        assert left_off not in got
