@@ -30,9 +30,10 @@ def _add_course(p):
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=PROG, description="The instructor's workflow: init, "
-                                 "release, collect, grade, feedback, export, report, demo; "
-                                 "doctor checks the grading sandbox.")
+    ap = argparse.ArgumentParser(prog=PROG, description=(
+        "The instructor's workflow: init, release, collect, grade (or grade --shard K/N on "
+        "several machines, then merge), feedback, export, report, demo; doctor checks the "
+        "grading sandbox."))
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create a course folder from the repository's solutions/")
@@ -61,6 +62,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade every submission in the sandbox",
                        add_help=False)
     p.add_argument("assignment", metavar="ASSIGNMENT", nargs="?")
+    _add_course(p)
+
+    p = sub.add_parser("merge", help="record the results of every `grade --shard K/N` into the "
+                       "gradebook, once all shards are done")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
     _add_course(p)
 
     p = sub.add_parser("feedback", help="write per-notebook feedback HTML for students")
@@ -172,6 +178,11 @@ def run(argv: list[str]) -> int:
         return 0
     if args.command == "grade":
         return grade(course, args.assignment, extra)
+    if args.command == "merge":
+        from .shards import merge
+        merged = merge(course.root, args.assignment)
+        print(f"merged {len(merged)} notebook(s) of {args.assignment} into the gradebook")
+        return 0
     if args.command == "feedback":
         from .feedback import generate_feedback
         files = generate_feedback(course, args.assignment, release=args.release)

@@ -37,6 +37,7 @@ from .grade_cells import load_source_notebook
 from .gradebook import ensure_gradebook_assignment, open_gradebook, save_to_gradebook
 from .results import CellResult, NotebookResult
 from .sandbox import Limits, Sandbox, SandboxError, bwrap_available, can_drop_to_nobody
+from .shards import parse_shard, shard_of, write_manifest
 from .submitted import read_submission
 
 GRADER_VERSION = "2"
@@ -204,9 +205,11 @@ class Progress:
 
 def grade_assignment(course, assignment, *, students=None, workers=None, unsandboxed=False,
                      source_dir=None, db_url=None, limits=None, progress=False, force=False,
-                     log=None):
+                     log=None, shard=None):
     """Grade every submission of `assignment` in the course folder; return the results dicts.
 
+    shard: (K, N) to grade only the students of shard K of N (autograder/shards.py): then the
+    gradebook is not touched, and a list of what was graded is written for `merge`.
     Raises GradeError when grading cannot start (e.g. bwrap missing without `unsandboxed`, or
     a sandbox that does not work here): then nothing is recorded.
     """
@@ -220,14 +223,20 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
                          "--unsandboxed to grade WITHOUT isolation (only for code you trust).")
     sources = load_sources(source_folder(course, assignment, source_dir))
     jobs = find_jobs(course, assignment, sources, students)
+    if shard is not None:
+        jobs = [j for j in jobs if shard_of(j["student"], shard[1]) == shard[0]]
     secret = hidden_secret(course)
     finished, pending = split_finished(jobs, course, assignment, secret, limits, force)
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
     ready = start_sandboxes(course, limits, unsandboxed, workers) if pending else []
     set_hidden_secret(secret)  # for the hidden tests, run in this process only
     try:
-        return _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
-                      unsandboxed=unsandboxed, db_url=db_url, progress=progress, log=log)
+        results = _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
+                         unsandboxed=unsandboxed, db_url=db_url, progress=progress, log=log,
+                         record=shard is None)
+        if shard is not None:  # every job is done: the list `merge` checks for
+            write_manifest(course, assignment, shard, sources, jobs, limits, GRADER_VERSION)
+        return results
     finally:
         set_hidden_secret(None)
         for box in ready:
@@ -284,10 +293,16 @@ def hidden_secret(course):
     """The course's key for hidden-test inputs (convlib.checks.hidden_seed): random, made on
     first use, readable by the instructor only, never bound into the sandbox."""
     path = Path(course) / SECRET_FILE
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if not path.exists():  # written whole, then linked: shards starting at once agree on one
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{SECRET_FILE}.")
         with os.fdopen(fd, "wb") as f:
             f.write(os.urandom(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     secret = path.read_bytes()
     if len(secret) < 16:
         raise GradeError(f"{path} holds no usable secret; delete it to make a new one (hidden "
@@ -299,19 +314,15 @@ SECRET_FILE = ".hidden-tests-secret"
 
 
 def _grade(course, assignment, sources, jobs, finished, pending, ready, workers, *,
-           unsandboxed, db_url, progress, log):
+           unsandboxed, db_url, progress, log, record=True):
     if unsandboxed:
-        log(WARNING_BANNER)
-        if os.geteuid() == 0 and not can_drop_to_nobody():
-            log("!!  AND AS ROOT: the interpreter cannot run as `nobody` here, so student code "
-                "has root's rights over the whole machine.")
-    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
-    course_id = course_config(course, "course_id")
-    ensure_gradebook_assignment(db_url, assignment, sources, course_id)
-    gb = open_gradebook(db_url, course_id)
+        _warn_unsandboxed(log)
+    # a shard leaves the gradebook (SQLite: one writer) to `merge`
+    gb = course_gradebook(course, assignment, sources, db_url) if record else None
     results = []
     for job, previous, autograded in finished:
-        save_to_gradebook(gb, previous, job["source"], autograded, job["timestamp"])
+        if gb is not None:
+            save_to_gradebook(gb, previous, job["source"], autograded, job["timestamp"])
         results.append(previous)
     bar = Progress(len(pending), progress)
     stdout = grade_cells.install_thread_stdout()
@@ -351,7 +362,8 @@ def _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
                 results.append(result)
                 bar.step(f"{job['student']}/{job['notebook']}")
     finally:
-        gb.close()
+        if gb is not None:
+            gb.close()
     if failure is not None:
         raise GradeError(f"the sandbox stopped working ({failure}); grading stopped. The "
                          f"{len(results)} notebook(s) graded before are recorded; nothing else "
@@ -360,6 +372,21 @@ def _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
     order = {(j["student"], j["notebook"]): i for i, j in enumerate(jobs)}
     results.sort(key=lambda r: order.get((r["student"], r["notebook"]), 0))
     return results
+
+
+def _warn_unsandboxed(log):
+    log(WARNING_BANNER)
+    if os.geteuid() == 0 and not can_drop_to_nobody():
+        log("!!  AND AS ROOT: the interpreter cannot run as `nobody` here, so student code "
+            "has root's rights over the whole machine.")
+
+
+def course_gradebook(course, assignment, sources, db_url=None):
+    """The course's gradebook, open, knowing the assignment's graded cells."""
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    course_id = course_config(course, "course_id")
+    ensure_gradebook_assignment(db_url, assignment, sources, course_id)
+    return open_gradebook(db_url, course_id)
 
 
 def _internal_error(job, message):
@@ -399,7 +426,8 @@ def _write_outputs(job, result, autograded, gb):
         _write_atomic(job["nb_path"], nbformat.writes(autograded).encode())
     if job["timestamp"]:
         _write_atomic(job["nb_path"].parent / "timestamp.txt", job["timestamp"].encode())
-    save_to_gradebook(gb, result, job["source"], autograded, job["timestamp"])
+    if gb is not None:
+        save_to_gradebook(gb, result, job["source"], autograded, job["timestamp"])
     _write_atomic(job["results_path"], json.dumps(result, indent=1).encode())
 
 
@@ -431,7 +459,17 @@ def build_parser(prog="python -m autograder grade"):
                    help="run student code WITHOUT the sandbox (only where bwrap is missing and "
                    "the code is trusted)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--shard", metavar="K/N", type=_shard_argument,
+                   help="grade only shard K of N (0 <= K < N) and write results only; then run "
+                   "`merge` once every shard is done (see autograder/shards.py)")
     return p
+
+
+def _shard_argument(text):
+    try:
+        return parse_shard(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main(argv=None):
@@ -446,14 +484,16 @@ def main(argv=None):
             args.course, args.assignment, students=args.students, workers=args.workers,
             unsandboxed=args.unsandboxed, source_dir=args.source_dir, db_url=args.db,
             limits=limits, progress=not args.quiet and sys.stderr.isatty() or not args.quiet,
-            force=args.force)
+            force=args.force, shard=args.shard)
     except GradeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     errors = [r for r in results if r["status"] == "error"]
     flagged = [r for r in results if r["flags"]]
+    where = f" (shard {args.shard[0]}/{args.shard[1]}: run `merge` when all are done)" \
+        if args.shard else ""
     print(f"graded {len(results) - len(errors)} notebook(s); {len(errors)} could not be graded; "
-          f"{len(flagged)} flagged")
+          f"{len(flagged)} flagged{where}")
     for r in errors:
         print(f"  {r['student']}/{r['notebook']}: {r['error']}")
     for r in flagged:

@@ -16,10 +16,10 @@ of a record pipe, and forks a child that:
 
 When the child is gone, the server kills every other process left in the sandbox (its own PID
 namespace), empties /tmp and /dev/shm (whatever permissions the student left), checks that they
-are as empty as before (cleanup.py), and reports how the child ended and whether the sandbox is clean; a
-sandbox that is not clean is replaced by the grader before the next student. The server ignores
-every signal it can; a SIGSTOP is undone by the grader from outside. The control socket never
-reaches student code: the child closes it before running anything.
+are as empty as before (cleanup.py), and reports how the child ended and whether the sandbox is
+clean; a sandbox that is not clean is replaced by the grader before the next student. The
+server ignores every signal it can; a SIGSTOP is undone by the grader from outside. The control
+socket never reaches student code: the child closes it before running anything.
 
 This file runs with only the sandbox's read-only view of the interpreter, the virtualenv, this
 folder and the convlib package; it imports only the standard library, its neighbours here
