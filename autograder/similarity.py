@@ -137,4 +137,15 @@ def pair_rows(pairs: list[Pair]) -> list[dict]:
             for p in pairs]
 
 
-__all__ = ["Pair", "answer_code", "class_pairs", "pair_rows", "section_html", "similar_pairs"]
+__all__ = ["Pair", "answer_code", "class_pairs", "class_section", "pair_rows", "section_html",
+           "similar_pairs"]
+
+
+def class_section(course, assignment: str | None = None,
+                  threshold: float = THRESHOLD) -> tuple[str, list[dict]]:
+    """(the report's HTML section, the rows of similarity.csv) for one assignment or every
+    assignment that has submissions."""
+    assignments = [assignment] if assignment else [
+        a for a in course.source_assignments() if course.students(a)]
+    pairs = [p for a in assignments for p in class_pairs(course, a, threshold)]
+    return section_html(pairs, threshold), pair_rows(pairs)
