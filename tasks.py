@@ -72,7 +72,7 @@ def test():
     """Lint, then run the suite in parallel (pytest-xdist) and print how long it took.
 
     --quick leaves out the tests marked slow (sandboxes, notebooks, browsers): the developer's
-    run of a few seconds. Other arguments go to pytest. TEST_WORKERS sets the number of pytest
+    run of about a minute. Other arguments go to pytest. TEST_WORKERS sets the number of pytest
     workers (default: the suite's tests wait on sandboxes and kernels, so more than the cores).
     """
     setup()

@@ -28,9 +28,8 @@ def require_tool(name, package=None):
     return path
 
 
-def pytest_collection_modifyitems(items):
+def pytest_itemcollected(item):
     """A test that needs bubblewrap or a browser is slow by definition: `tasks.py test --quick`
     (pytest -m "not slow") leaves it out, CI and `tasks.py test` run it."""
-    for item in items:
-        if item.get_closest_marker("sandbox") or item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.slow)
+    if item.get_closest_marker("sandbox") or item.get_closest_marker("browser"):
+        item.add_marker(pytest.mark.slow)

@@ -98,20 +98,27 @@ def test_shards_write_results_but_leave_the_gradebook_to_merge(courses):
     assert lists == ["0-of-3.json", "1-of-3.json", "2-of-3.json"]
 
 
-def test_merge_gives_the_gradebook_and_results_of_one_grade_run(courses):
+def copy_of(base, tmp_path, name="course"):
+    """A copy of the sharded course, before any merge (tests may run in any order)."""
+    course = tmp_path / name
+    shutil.copytree(base, course)
+    (course / "gradebook.db").unlink(missing_ok=True)
+    return course
+
+
+def test_merge_gives_the_gradebook_and_results_of_one_grade_run(courses, tmp_path):
     base, single, _ = courses
-    assert cli(["merge", A, "--course", str(base)]) == 0
-    assert gradebook_rows(base) == gradebook_rows(single)
-    assert results(base) == results(single)
-    assert cli(["merge", A, "--course", str(base)]) == 0  # merging again changes nothing
-    assert gradebook_rows(base) == gradebook_rows(single)
+    course = copy_of(base, tmp_path)
+    assert cli(["merge", A, "--course", str(course)]) == 0
+    assert gradebook_rows(course) == gradebook_rows(single)
+    assert results(course) == results(single)
+    assert cli(["merge", A, "--course", str(course)]) == 0  # merging again changes nothing
+    assert gradebook_rows(course) == gradebook_rows(single)
 
 
 def test_a_killed_shard_is_run_again_alone(courses, tmp_path):
     base, single, _ = courses
-    course = tmp_path / "course"
-    shutil.copytree(base, course)
-    (course / "gradebook.db").unlink()
+    course = copy_of(base, tmp_path)
     # shard 1 was killed after grading one of its students: no list, one result missing
     mine = sorted(f"s_{n}" for n in CLASS if shard_of(f"s_{n}", 3) == 1)
     (course / "shards" / A / "1-of-3.json").unlink()
@@ -131,10 +138,8 @@ def test_missing_duplicated_and_stale_shards_are_refused_and_nothing_is_recorded
     base, _, _ = courses
 
     def attempt(change):
-        course = tmp_path / f"c{attempt.count}"
+        course = copy_of(base, tmp_path, f"c{attempt.count}")
         attempt.count += 1
-        shutil.copytree(base, course)
-        (course / "gradebook.db").unlink()
         change(course)
         capsys.readouterr()
         status = cli(["merge", A, "--course", str(course)])
