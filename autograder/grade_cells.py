@@ -424,7 +424,7 @@ class NotebookGrader:
                         "answers must be numbers, strings, numpy arrays, torch tensors, or "
                         "tuples/lists/dicts of these.", mistake="wrong_type", case=name)
         code = compile(test.source, f"<test cell {test.grade_id}>", "exec")
-        exec(code, ns)  # noqa: S102  (the instructor's trusted test code)
+        exec(code, ns)  # the instructor's trusted test code, in the trusted process
 
 
 def failure_entry(err):

@@ -32,9 +32,9 @@ from .windows import col2im, im2col, sliding_windows  # noqa: F401
 # isort: split
 
 # -- arithmetic, kernels, images, seed examples (shapes, kernels, images, examples) --
-from . import examples, images  # noqa: E402,F401  (images imports matplotlib lazily)
-from .kernels import KERNEL_NAMES, kernel  # noqa: E402,F401
-from .shapes import (  # noqa: E402,F401
+from . import examples, images  # noqa: F401  (images imports matplotlib lazily)
+from .kernels import KERNEL_NAMES, kernel  # noqa: F401
+from .shapes import (  # noqa: F401
     dense_param_count,
     divides_evenly,
     effective_kernel_size,

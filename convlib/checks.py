@@ -217,7 +217,7 @@ def _same(a, b):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:
         return bool(a == b)
-    except Exception:
+    except Exception:  # noqa: BLE001  (a student's object may raise anything on ==)
         return False
 
 
@@ -276,7 +276,7 @@ def _call_candidate(fn, args):
     """What a mistake produces on these inputs: a list of float arrays (alternatives)."""
     try:
         out = fn(*[_copy(a) for a in args])
-    except Exception:
+    except Exception:  # noqa: BLE001  (a mistake that fails on these inputs explains nothing)
         return []
     outs = out if isinstance(out, list) else [out]
     arrays = []
@@ -284,7 +284,7 @@ def _call_candidate(fn, args):
         try:
             if item is not None:
                 arrays.append(np.asarray(_as_numpy(item), dtype=float))
-        except Exception:
+        except Exception:  # noqa: BLE001  (not an array: not a candidate)
             pass
     return arrays
 
@@ -351,7 +351,7 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
         fail("not_implemented", f"{name} is not implemented yet.")
     except CheckFailed:
         raise
-    except Exception as err:  # the student's code raised: say what and where, not a traceback
+    except Exception as err:  # noqa: BLE001  (the student's code raised: say what, not a traceback)
         fail("raised_error", f"calling {name} raised {type(err).__name__}: {err}")
 
     for position, (before, after) in enumerate(zip(args, call_args, strict=True)):
@@ -359,19 +359,7 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
             fail("input_modified", f"argument {position + 1} was modified in place.")
 
     want = returns or _kind(expected_raw)
-    have = _kind(got)
-    if have == "None":
-        fail("wrong_type", f"{name} returned None. Did you forget `return`?")
-    if want == "number" and have in ("numpy", "torch") and np.ndim(_as_numpy(got)) == 0:
-        got, have = _as_numpy(got).item(), "number"
-    if want in ("numpy", "torch", "number") and have != want:
-        hint = {"numpy": "Return a numpy array (np.asarray(...)).",
-                "torch": "Return a torch tensor (torch.zeros(...) then fill it, or "
-                         "torch.as_tensor(...)).",
-                "number": "Return a plain number."}[want]
-        fail("wrong_type", f"expected {_KIND_WORDS.get(want, want)}, got "
-             f"{_KIND_WORDS.get(have, have)}. {hint}")
-
+    got = _check_kind(fail, name, got, want)
     if want == "number":
         if not _close(float(got), float(expected_raw), atol, rtol):
             fail("wrong_values", f"expected {_fmt_num(expected_raw)}, got {_fmt_num(got)}.")
@@ -386,15 +374,29 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
     if not _is_float_dtype(got):
         fail("integer_truncation", f"expected a floating-point output, got dtype "
              f"{_dtype_name(got)}.")
-    if allow_dtypes is None:
-        allowed = ("float32", "float64")
-    else:
-        allowed = tuple(allow_dtypes)
+    allowed = ("float32", "float64") if allow_dtypes is None else tuple(allow_dtypes)
     if _dtype_name(got) not in allowed:
         fail("wrong_type", f"expected dtype {' or '.join(allowed)}, got {_dtype_name(got)}.")
     got_f = got_np.astype(float)
     if not _close(got_f, expected, atol, rtol):
         _diagnose(fail, args, candidates, expected, got_f, atol=atol, rtol=rtol)
+
+
+def _check_kind(fail, name, got, want):
+    """Fail unless ``got`` is the kind of value asked for; a 0-d array counts as a number."""
+    have = _kind(got)
+    if have == "None":
+        fail("wrong_type", f"{name} returned None. Did you forget `return`?")
+    if want == "number" and have in ("numpy", "torch") and np.ndim(_as_numpy(got)) == 0:
+        got, have = _as_numpy(got).item(), "number"
+    if want in ("numpy", "torch", "number") and have != want:
+        hint = {"numpy": "Return a numpy array (np.asarray(...)).",
+                "torch": "Return a torch tensor (torch.zeros(...) then fill it, or "
+                         "torch.as_tensor(...)).",
+                "number": "Return a plain number."}[want]
+        fail("wrong_type", f"expected {_KIND_WORDS.get(want, want)}, got "
+             f"{_KIND_WORDS.get(have, have)}. {hint}")
+    return got
 
 
 def _diagnose(fail, args, candidates, expected, got, *, atol=1e-5, rtol=1e-5):
@@ -636,7 +638,7 @@ def default_probe_inputs():
 def _notebook_cells(fn):
     """(number, source) of the cells run so far in IPython, else the source of `fn`."""
     try:
-        history = get_ipython().user_ns.get("In")  # noqa: F821  (defined in IPython only)
+        history = get_ipython().user_ns.get("In")  # get_ipython exists only in IPython
         if history:
             return [(i, text) for i, text in enumerate(history) if text]
     except NameError:

@@ -473,7 +473,7 @@ def hides_the_call(image, kernel):
 def swallows_the_tripwire(image, kernel):
     try:
         return getattr(F, "conv" + "2d")(image[None, None], kernel[None, None])[0, 0]
-    except Exception:
+    except Exception:  # noqa: BLE001  (the point: a student who swallows every error)
         return conv2d_loop(image, kernel)
 
 

@@ -14,7 +14,8 @@ from autograder.grade import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARDS = ROOT / "deploy" / "shards"
-ARGV_PRINTER = "#!/bin/sh\nexec python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' \"$@\"\n"
+ARGV_PRINTER = ("#!/bin/sh\nexec python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))'"
+                ' "$@"\n')
 
 
 def executable(path, text):
