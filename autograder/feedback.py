@@ -23,25 +23,9 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-from .course import Course, WorkflowError
+from convlib.mistakes import title
 
-MISTAKES = {
-    "kernel_flipped": "kernel flipped (that is true convolution; a CNN's conv2d does not flip)",
-    "kernel_transposed": "kernel transposed (rows and columns of the kernel swapped)",
-    "transposed": "output transposed (rows and columns swapped)",
-    "output_too_small": "output too small (a row/column of windows missed: off by one?)",
-    "output_too_large": "output too large (windows run past the edge, or padding added)",
-    "integer_truncation": "integer truncation (the output was made with an integer dtype)",
-    "input_modified": "the input was modified in place",
-    "padding_added": "padding added where none was asked for",
-    "mean_not_sum": "mean instead of sum over the window",
-    "wrong_shape": "wrong output shape",
-    "wrong_values": "wrong values",
-    "wrong_type": "wrong type returned",
-    "forbidden_call": "called a library convolution instead of writing it from scratch",
-    "not_implemented": "not implemented yet",
-    "raised_error": "the code raised an error",
-}
+from .course import Course, WorkflowError
 
 STATUS_TEXT = {"passed": "passed", "failed": "failed", "error": "error (the code raised)",
                "timeout": "ran out of time", "forbidden": "forbidden call",
@@ -58,9 +42,8 @@ background:#f7f9fb}
 
 
 def mistake_text(code: str | None) -> str:
-    if not code:
-        return ""
-    return MISTAKES.get(code, code.replace("_", " "))
+    """The mistake's short title from the course's one vocabulary (convlib.mistakes)."""
+    return title(code)
 
 
 class Cell(NamedTuple):

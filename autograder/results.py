@@ -22,7 +22,7 @@ class CellResult:
     max_points: float
     points: float | None = 0.0
     status: str = "failed"
-    mistake: str | None = None  # a code of convlib.checks.EXPLANATIONS
+    mistake: str | None = None  # a code of convlib.mistakes.MISTAKES
     case: str | None = None  # which input ("hidden image 12x10, 3x3 kernel")
     message: str = ""
 

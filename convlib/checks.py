@@ -88,6 +88,7 @@ import textwrap
 import numpy as np
 
 from .forbidden import FORBIDDEN_CONV_CALLS, first_forbidden, install_hooks
+from .mistakes import EXPLANATIONS
 from .scan import scan_function
 
 __all__ = [
@@ -105,33 +106,8 @@ __all__ = [
     "EXPLANATIONS",
 ]
 
-EXPLANATIONS = {
-    "kernel_flipped": "Your output is the kernel-flipped answer: that is true convolution; the "
-    "exercise asks for cross-correlation (slide the kernel as it is, do not flip it).",
-    "kernel_transposed": "Your output is what the transposed kernel gives: kernel[a, b] must "
-    "multiply image[i + a, j + b], with a over the kernel's rows and b over its columns.",
-    "transposed": "Your output is transposed: rows and columns are swapped. Shapes are "
-    "(rows, columns) = (H, W), and out[i, j] is row i, column j.",
-    "padding_added": "Your output is what a zero-padded image gives; this exercise asks for a "
-    "'valid' result: no padding, the kernel always stays inside the input.",
-    "mean_not_sum": "Your values are the right ones divided by the number of kernel entries: "
-    "sum the products, do not average them.",
-    "integer_truncation": "Your output holds whole numbers: it was created with an integer "
-    "dtype, which truncates every value. Create it as floats (for example "
-    "torch.zeros(..., dtype=torch.float32) or np.zeros(..., dtype=float)).",
-    "output_too_small": "Your output misses the last position(s): a kernel of size F fits "
-    "N - F + 1 times into N, so the loop must run over range(N - F + 1).",
-    "output_too_large": "Your output has too many positions: a kernel of size F fits only "
-    "N - F + 1 times into N without padding.",
-    "input_modified": "Your function changed its input in place; write into a new output and "
-    "leave the arguments untouched.",
-    "wrong_shape": "Check how the output size follows from the input and kernel sizes.",
-    "wrong_values": "Compare one output entry by hand with the formula.",
-    "wrong_type": "",
-    "forbidden_call": "This exercise is about writing the operation yourself.",
-    "not_implemented": "Replace `raise NotImplementedError()` with your code.",
-    "raised_error": "",
-}
+# The mistake vocabulary lives in convlib.mistakes; EXPLANATIONS is kept here for the
+# notebooks and the grader that import it from convlib.checks.
 
 
 class CheckFailed(AssertionError):

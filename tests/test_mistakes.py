@@ -1,0 +1,58 @@
+"""One vocabulary of mistakes (convlib.mistakes): every code that a check, a notebook's test
+cell, the grader or the catalogue of submissions uses has a title and an explanation there, and
+feedback, export and the report show that title."""
+
+import re
+from pathlib import Path
+
+from autograder.feedback import mistake_text
+from convlib import checks, mistakes
+from tests.fixtures import submissions as S
+
+ROOT = Path(__file__).resolve().parent.parent
+# mistake="code", fail("code", ...), and (in checks.py and the notebooks) the keys of
+# mistakes={"code": ...}
+USES = re.compile(r'(?:mistake=|fail\()\\?"([a-z_]+)\\?"|\\?"([a-z_]+)\\?": *[(_]')
+
+
+def used_codes():
+    codes = {}
+    files = [*ROOT.glob("convlib/*.py"), *ROOT.glob("autograder/*.py"),
+             *ROOT.glob("solutions/*/*.ipynb")]
+    for path in files:
+        if path.name == "mistakes.py":
+            continue
+        for match in USES.finditer(path.read_text()):
+            code = match.group(1) or match.group(2)
+            in_a_mistakes_dict = (path.suffix == ".ipynb" or path.name == "checks.py") and \
+                "mistakes" in path.read_text()[max(0, match.start() - 400):match.start()]
+            if match.group(1) or in_a_mistakes_dict:
+                codes.setdefault(code, path.relative_to(ROOT).as_posix())
+    for mistakes_of in (checks.conv1d_mistakes, checks.conv2d_mistakes):
+        codes.update(dict.fromkeys(mistakes_of(), "convlib/checks.py"))
+    codes.update({v.mistake: "tests/fixtures/submissions.py" for v in S.VARIANTS.values()
+                  if v.mistake})
+    return codes
+
+
+def test_every_mistake_code_in_use_is_in_the_vocabulary():
+    unknown = {code: where for code, where in used_codes().items()
+               if code not in mistakes.MISTAKES}
+    assert not unknown, f"add these to convlib/mistakes.py: {unknown}"
+
+
+def test_the_scan_finds_the_codes_it_should():
+    """The test above is only as good as its scan: it must see the codes written in code and in
+    the notebooks' test cells."""
+    codes = used_codes()
+    for code in ("kernel_flipped", "forbidden_call", "not_implemented", "input_modified",
+                 "forgot_bias", "kernel_not_flipped"):
+        assert code in codes, code
+
+
+def test_checks_feedback_and_tables_speak_from_the_one_vocabulary():
+    for code, mistake in mistakes.MISTAKES.items():
+        assert mistake.title and mistake_text(code) == mistake.title
+        assert checks.EXPLANATIONS[code] == mistake.explanation
+    assert mistake_text(None) == "" and mistake_text("brand_new") == "brand new"
+    assert not hasattr(__import__("autograder.feedback").feedback, "MISTAKES")
