@@ -6,6 +6,8 @@ the same figures as CSV files, written to DIR/reports/.
     test_pass_rates.csv   assignment, notebook, test, passed, graded, pass_rate
     mistakes.csv          assignment, notebook, mistake, submissions, of, percent
     flagged.csv           submissions that hit a limit, were flagged or could not be graded
+    similarity.csv        pairs of submissions whose answers are unusually alike
+                          (autograder/similarity.py; shown side by side in report.html)
 
 Built only from the grader's results JSON (docs/architecture.md, "Grader results").
 """
@@ -192,6 +194,11 @@ def build(course: Course, to=None, assignment: str | None = None) -> dict[str, P
         "flagged": write_csv(out / "flagged.csv", flagged,
                              ["student", "assignment", "notebook", "status", "flags", "error"]),
     }
+    from .similarity import class_section
+    similar_html, similar = class_section(course, assignment)
+    paths["similarity"] = write_csv(out / "similarity.csv", similar,
+                                    ["notebook", "first", "second", "first_in_second",
+                                     "second_in_first"])
     e = html.escape
     figs = {
         "scores": _score_figure(scores),
@@ -218,7 +225,9 @@ def build(course: Course, to=None, assignment: str | None = None) -> dict[str, P
 <title>Class report — {e(course.course_id)}</title><style>
 body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;
-text-align:left}}th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><body>
+text-align:left}}th{{background:#f3f3f3}}img{{max-width:100%}}mark{{background:#ffe08a}}
+table.side td{{width:50%;vertical-align:top}}pre{{white-space:pre-wrap;margin:0}}
+</style></head><body>
 <h1>Class report — {e(course.course_id)}</h1>
 <p>{students} students, {len(results)} graded notebooks. The same numbers are in the CSV files
 next to this page.</p>
@@ -232,6 +241,8 @@ next to this page.</p>
              f"({r['submissions']} of {r['of']})</li>" for r in mistakes)}</ul>
 <h2>Flagged submissions (limits, forbidden calls, tampering, crashes, errors)</h2>
 {table(flagged, ["student", "assignment", "notebook", "status", "flags", "error"])}
+<h2>Unusually similar answers</h2>
+{similar_html}
 </body></html>
 """
     out.mkdir(parents=True, exist_ok=True)

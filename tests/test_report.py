@@ -120,3 +120,28 @@ def test_answers_still_to_grade_by_hand_are_shown_as_pending_not_hidden():
     result["cells"][1]["points"] = 1.5  # graded by hand since
     assert score_rows([result])[0]["to_grade_by_hand"] == 0.0
     assert "by hand" not in grade_table([result])
+
+
+def test_the_report_lists_similar_answers_side_by_side_with_starter_code_excluded(tmp_path):
+    import nbformat
+
+    from tests.fixtures import similar_answers as A
+    course = make_course(tmp_path, RESULTS)
+
+    def notebook(path, answer):
+        cell = nbformat.v4.new_code_cell(answer)
+        cell.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "conv2d"}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+
+    (course.root / "source" / "toy").mkdir(parents=True)
+    notebook(course.root / "release" / "toy" / "toy.ipynb", A.STARTER)
+    for student, answer in [("s1", A.LOOPS), ("s2", A.RENAMED_COPY), ("s3", A.FFT),
+                            ("s4", A.STARTER)]:
+        notebook(course.root / "submitted" / student / "toy" / "toy.ipynb", answer)
+    paths = build(course)
+    rows = read(paths["similarity"])
+    assert [(r["notebook"], r["first"], r["second"]) for r in rows] == [("toy", "s1", "s2")]
+    page = paths["html"].read_text()
+    assert "Unusually similar answers" in page and page.count("class='side'") == 1
+    assert "<mark>" in page
