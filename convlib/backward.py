@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .padding import resolve_padding2d
-from .shapes import output_size
+from .shapes import check_fits, output_size
 from .validate import as_float_array, check_positive_pair, output_like, quiet_nan, result_dtype
-from .windows import add_windows, check_fits, columns
+from .windows import add_windows, columns
 
 _X_SHAPE = "(N, C_in, H, W) or (C_in, H, W)"
 

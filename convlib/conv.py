@@ -9,8 +9,8 @@ kernel K over the (padded) image X and take a dot product at every stop,
 first flips the kernel on both axes; for a symmetric kernel the two are equal.
 
 Each operation comes twice with the same contract: ``*_loop`` reads like the formula, the other
-collects all windows (``numpy.lib.stride_tricks.sliding_window_view``) and does one matrix
-product. Both accept numpy arrays or torch tensors and return the same kind as X (see
+collects all windows into the columns of a matrix (im2col, ``convlib.windows``) and does one
+matrix product. Both accept numpy arrays or torch tensors and return the same kind as X (see
 ``convlib.validate`` for the dtype policy: integers are computed in floating point, never
 truncated). NaN and inf propagate as in torch and scipy: no error, no replacement. No autograd:
 torch inputs are detached.
@@ -18,10 +18,10 @@ torch inputs are detached.
 
 import numpy as np
 
-from .padding import _resolve, pad_array
-from .shapes import output_size
+from .padding import pad_array
+from .shapes import check_fits, output_size, resolve_padding
 from .validate import as_float_array, check_positive_pair, output_like, result_dtype
-from .windows import check_fits, windows_view
+from .windows import columns
 
 _FIX_2D = ("for one channel pass X[c] (or squeeze the extra axes); for a batch "
            "(N, C, H, W) use convlib.conv2d_nchw")
@@ -39,11 +39,11 @@ def _prepare(X, K, stride, padding, dilation, padding_mode, nd):
         Ka = as_float_array(K, "kernel k", ndim=1, shape_hint="(k,)")
     stride = check_positive_pair(stride, "stride", nd)
     dilation = check_positive_pair(dilation, "dilation", nd)
-    amounts = _resolve(padding, Ka.shape, dilation, stride)
+    amounts = resolve_padding(padding, Ka.shape, dilation, stride)
     dtype = result_dtype(Xa, Ka)
-    Xp = pad_array(Xa.astype(dtype, copy=False), amounts, padding_mode)
+    Xp = pad_array(Xa if Xa.dtype == dtype else Xa.astype(dtype), amounts, padding_mode)
     check_fits(Xp.shape, Ka.shape, dilation)
-    Ka = Ka.astype(dtype, copy=False)
+    Ka = Ka if Ka.dtype == dtype else Ka.astype(dtype)
     if nd == 1:
         return Xp[None, :], Ka[None, :], (1,) + stride, (1,) + dilation
     return Xp, Ka, stride, dilation
@@ -73,11 +73,11 @@ def _correlate1d_loop(xp, k, s, d):
 
 
 def _correlate_fast(Xp, K, stride, dilation):
-    V = windows_view(Xp, K.shape, stride, dilation)  # (H_out, W_out, kH, kW), no copy
-    H_out, W_out, kh, kw = V.shape
-    # im2col (one copy) and one matrix product; NaN/inf propagate silently, as in torch
+    cols = columns(Xp[None, None], K.shape, stride, dilation)[0]  # im2col: (kH*kW, L)
+    H_out = output_size(Xp.shape[0], K.shape[0], stride[0], 0, dilation[0])  # Xp is padded
+    # one matrix product; NaN/inf propagate silently, as in torch
     with np.errstate(invalid="ignore", over="ignore"):
-        return (V.reshape(H_out * W_out, kh * kw) @ K.reshape(kh * kw)).reshape(H_out, W_out)
+        return (K.reshape(1, -1) @ cols).reshape(H_out, -1)
 
 
 def correlate2d(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):

@@ -13,10 +13,12 @@ Loop forms (``*_loop``) read like the formula; the vectorised forms use im2col /
 point; NaN and inf propagate silently, as in torch; no autograd.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .padding import _resolve, pad_array
-from .shapes import output_size
+from .padding import pad_array
+from .shapes import check_fits, output_size, resolve_padding, transposed_output_size
 from .validate import (
     as_float_array,
     check_nonnegative_pair,
@@ -25,9 +27,10 @@ from .validate import (
     quiet_nan,
     result_dtype,
 )
-from .windows import add_windows, check_fits, columns, span
+from .windows import add_windows, columns, span
 
 _X_SHAPE = "(N, C_in, H, W) or (C_in, H, W)"
+_BLOCK_BYTES = 1 << 20  # im2col block size of conv2d_nchw: about the CPU's L2 cache
 
 
 def _groups(groups):
@@ -45,10 +48,9 @@ def _arrays(x, weight, bias, weight_shape):
         b = as_float_array(bias, "bias", ndim=1, shape_hint="(C_out,)")
         arrays.append(b)
     dtype = result_dtype(*arrays)
+    X, Wt, *b = (A if A.dtype == dtype else A.astype(dtype) for A in arrays)
     unbatched = X.ndim == 3
-    X = (X[None] if unbatched else X).astype(dtype, copy=False)
-    Wt = Wt.astype(dtype, copy=False)
-    return X, Wt, (b.astype(dtype, copy=False) if bias is not None else None), unbatched
+    return (X[None] if unbatched else X), Wt, (b[0] if b else None), unbatched
 
 
 def _check_channels(C_in, C_out, g, weight_in, weight_shape, bias):
@@ -64,6 +66,18 @@ def _check_channels(C_in, C_out, g, weight_in, weight_shape, bias):
                          f"{tuple(bias.shape)}")
 
 
+class ConvArgs(NamedTuple):
+    """The checked arguments of a convolution layer, as numpy arrays in one dtype."""
+    Xp: np.ndarray          # padded input, (N, C_in, H + top + bottom, W + left + right)
+    weight: np.ndarray      # (C_out, C_in/groups, kH, kW)
+    bias: np.ndarray | None  # (C_out,)
+    stride: tuple           # (sh, sw)
+    dilation: tuple         # (dh, dw)
+    groups: int
+    out_hw: tuple           # (H_out, W_out)
+    unbatched: bool         # x had no batch axis: return (C_out, H_out, W_out)
+
+
 def _prepare_conv(x, weight, bias, stride, padding, dilation, groups, padding_mode):
     X, Wt, b, unbatched = _arrays(x, weight, bias, "(C_out, C_in/groups, kH, kW)")
     g = _groups(groups)
@@ -71,10 +85,12 @@ def _prepare_conv(x, weight, bias, stride, padding, dilation, groups, padding_mo
     _check_channels(X.shape[1], C_out, g, c_in_g, tuple(Wt.shape), b)
     stride = check_positive_pair(stride, "stride")
     dilation = check_positive_pair(dilation, "dilation")
-    amounts = _resolve(padding, (kh, kw), dilation, stride)
+    amounts = resolve_padding(padding, (kh, kw), dilation, stride)
     Xp = pad_array(X, amounts, padding_mode)
     check_fits(Xp.shape[-2:], (kh, kw), dilation)
-    return Xp, Wt, b, stride, dilation, g, unbatched
+    out_hw = tuple(output_size(n, k, s, 0, d)  # Xp is padded already
+                   for n, k, s, d in zip(Xp.shape[-2:], (kh, kw), stride, dilation, strict=True))
+    return ConvArgs(Xp, Wt, b, stride, dilation, g, out_hw, unbatched)
 
 
 @quiet_nan
@@ -94,21 +110,28 @@ def conv2d_nchw(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     Vectorised: im2col, then one batched matrix product (groups, C_out/groups, C_in/groups*kH*kW)
     @ (N, groups, C_in/groups*kH*kW, H_out*W_out).
     """
-    Xp, Wt, b, stride, dilation, g, unbatched = _prepare_conv(
-        x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    N = Xp.shape[0]
-    C_out, c_in_g, kh, kw = Wt.shape
-    cols = columns(Xp, (kh, kw), stride, dilation)  # (N, C_in*kH*kW, L)
-    H_out = output_size(Xp.shape[2], kh, stride[0], 0, dilation[0])  # Xp is padded already
-    W_out = output_size(Xp.shape[3], kw, stride[1], 0, dilation[1])
-    if g == 1:
-        Y = np.matmul(Wt.reshape(C_out, -1), cols)
-    else:
-        Y = np.matmul(Wt.reshape(g, C_out // g, -1), cols.reshape(N, g, c_in_g * kh * kw, -1))
+    args = _prepare_conv(x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    Xp, g, (sh, _), (dh, _), (H_out, W_out) = (args.Xp, args.groups, args.stride,
+                                               args.dilation, args.out_hw)
+    N, C_in = Xp.shape[:2]
+    C_out, c_in_g, kh, kw = args.weight.shape
+    Wm = args.weight.reshape(g, C_out // g, c_in_g * kh * kw)
+    Y = np.empty((N, g, C_out // g, H_out * W_out), dtype=Xp.dtype)
+    # A few output rows at a time, so that their columns stay in the CPU cache between being
+    # written (im2col) and read (matmul): the result is the same, ~10% faster at stride 1.
+    # (With a stride, measured slower: the gappy window copy then dominates; one block.)
+    rows = max(1, _BLOCK_BYTES // (N * C_in * kh * kw * W_out * Xp.itemsize))
+    rows = rows if args.stride == (1, 1) else H_out
+    for i0 in range(0, H_out, rows):
+        i1 = min(H_out, i0 + rows)
+        block = Xp[:, :, i0 * sh: (i1 - 1) * sh + dh * (kh - 1) + 1]  # the input rows they read
+        cols = columns(block, (kh, kw), args.stride, args.dilation)  # (N, C_in*kH*kW, L)
+        np.matmul(Wm, cols.reshape(N, g, c_in_g * kh * kw, -1),
+                  out=Y[..., i0 * W_out: i1 * W_out])
     Y = Y.reshape(N, C_out, H_out, W_out)
-    if b is not None:
-        Y += b[:, None, None]
-    return output_like(Y[0] if unbatched else Y, x)
+    if args.bias is not None:
+        Y += args.bias[:, None, None]
+    return output_like(Y[0] if args.unbatched else Y, x)
 
 
 @quiet_nan
@@ -121,12 +144,11 @@ def conv2d_nchw_loop(x, weight, bias=None, stride=1, padding=0, dilation=1, grou
         Y[n, o, i, j] = bias[o] + sum over c, a, b of
                         Xp[n, group_start(o) + c, i*sh + a*dh, j*sw + b*dw] * W[o, c, a, b]
     """
-    Xp, Wt, b, (sh, sw), (dh, dw), g, unbatched = _prepare_conv(
-        x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    args = _prepare_conv(x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    Xp, Wt, b, g = args.Xp, args.weight, args.bias, args.groups
+    (sh, sw), (dh, dw), (H_out, W_out) = args.stride, args.dilation, args.out_hw
     N = Xp.shape[0]
     C_out, c_in_g, kh, kw = Wt.shape
-    H_out = output_size(Xp.shape[2], kh, sh, 0, dh)
-    W_out = output_size(Xp.shape[3], kw, sw, 0, dw)
     Y = np.zeros((N, C_out, H_out, W_out), dtype=Xp.dtype)
     for n in range(N):
         for o in range(C_out):
@@ -137,7 +159,21 @@ def conv2d_nchw_loop(x, weight, bias=None, stride=1, padding=0, dilation=1, grou
                                 i * sh: i * sh + span(kh, dh): dh,
                                 j * sw: j * sw + span(kw, dw): dw]
                     Y[n, o, i, j] = np.sum(window * Wt[o]) + (b[o] if b is not None else 0)
-    return output_like(Y[0] if unbatched else Y, x)
+    return output_like(Y[0] if args.unbatched else Y, x)
+
+
+class TransposeArgs(NamedTuple):
+    """The checked arguments of a transposed convolution, as numpy arrays in one dtype."""
+    X: np.ndarray           # input, (N, C_in, H, W)
+    weight: np.ndarray      # (C_in, C_out/groups, kH, kW)
+    bias: np.ndarray | None  # (C_out,)
+    stride: tuple           # (sh, sw)
+    padding: tuple          # (ph, pw): rows/columns cut from each side of the full output
+    dilation: tuple         # (dh, dw)
+    groups: int
+    full_hw: tuple          # size of the output before the padding is cut: H_out + 2 ph, ...
+    out_hw: tuple           # (H_out, W_out)
+    unbatched: bool         # x had no batch axis: return (C_out, H_out, W_out)
 
 
 def _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -156,18 +192,10 @@ def _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups,
                          f"torch); padding p removes p rows/columns from each side of the output")
     padding = check_nonnegative_pair(padding, "padding")
     output_padding = check_nonnegative_pair(output_padding, "output_padding")
-    for op, s, d in zip(output_padding, stride, dilation, strict=True):
-        if op >= s and op >= d:
-            raise ValueError(f"output_padding {op} must be smaller than the stride ({s}) or the "
-                             f"dilation ({d}), as in torch; it only picks among the input sizes "
-                             f"a strided convolution maps to the same output size")
-    full = tuple((n - 1) * s + span(k, d) + op for n, s, k, d, op in
-                 zip(X.shape[2:], stride, (kh, kw), dilation, output_padding, strict=True))
-    out = tuple(f - 2 * p for f, p in zip(full, padding, strict=True))
-    if min(out) < 1:
-        raise ValueError(f"padding {padding} removes the whole output of the transposed "
-                         f"convolution (it would be {out[0]}x{out[1]}); use less padding")
-    return X, Wt, b, stride, padding, dilation, g, full, out, unbatched
+    out = tuple(transposed_output_size(*args) for args in zip(
+        X.shape[2:], (kh, kw), stride, padding, output_padding, dilation, strict=True))
+    full = tuple(o + 2 * p for o, p in zip(out, padding, strict=True))
+    return TransposeArgs(X, Wt, b, stride, padding, dilation, g, full, out, unbatched)
 
 
 @quiet_nan
@@ -187,18 +215,19 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     i, j] adds x[n, c, i, j] * W[c] at rows i*sh + a*dh, columns j*sw + b*dw.
     Vectorised: one batched matrix product, then col2im.
     """
-    X, Wt, b, stride, (ph, pw), dilation, g, full, (H_out, W_out), unbatched = \
-        _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    args = _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    X, Wt, g, (ph, pw), (H_out, W_out) = args.X, args.weight, args.groups, args.padding, args.out_hw
     N, C_in, H, W = X.shape
     _, c_out_g, kh, kw = Wt.shape
     # (groups, C_out/g*kH*kW, C_in/g) @ (N, groups, C_in/g, H*W) -> the columns of the output
     Wm = Wt.reshape(g, C_in // g, c_out_g * kh * kw).transpose(0, 2, 1)
     cols = np.matmul(Wm, X.reshape(N, g, C_in // g, H * W))
     cols6 = cols.reshape(N, g * c_out_g, kh, kw, H, W)
-    Y = add_windows(cols6, full, stride, dilation)[:, :, ph:ph + H_out, pw:pw + W_out]
-    if b is not None:
-        Y = Y + b[:, None, None]
-    return output_like(Y[0] if unbatched else Y, x)
+    Yfull = add_windows(cols6, args.full_hw, args.stride, args.dilation)
+    Y = Yfull[:, :, ph:ph + H_out, pw:pw + W_out]
+    if args.bias is not None:
+        Y = Y + args.bias[:, None, None]
+    return output_like(Y[0] if args.unbatched else Y, x)
 
 
 @quiet_nan
@@ -212,11 +241,12 @@ def conv_transpose2d_loop(x, weight, bias=None, stride=1, padding=0, output_padd
     for every input pixel, Yfull[n, group's outputs, i*sh + a*dh, j*sw + b*dw] += x[n, c, i, j]
     * W[c, :, a, b]; then ph, pw rows/columns are cut from each side, and bias is added.
     """
-    X, Wt, b, (sh, sw), (ph, pw), (dh, dw), g, full, (H_out, W_out), unbatched = \
-        _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    args = _prepare_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    X, Wt, g, (sh, sw), (dh, dw) = args.X, args.weight, args.groups, args.stride, args.dilation
+    (ph, pw), (H_out, W_out) = args.padding, args.out_hw
     N, C_in, H, W = X.shape
     _, c_out_g, kh, kw = Wt.shape
-    Yfull = np.zeros((N, g * c_out_g) + full, dtype=X.dtype)
+    Yfull = np.zeros((N, g * c_out_g) + args.full_hw, dtype=X.dtype)
     for n in range(N):
         for c in range(C_in):
             o0 = (c // (C_in // g)) * c_out_g  # first output channel of c's group
@@ -226,9 +256,9 @@ def conv_transpose2d_loop(x, weight, bias=None, stride=1, padding=0, output_padd
                           i * sh: i * sh + span(kh, dh): dh,
                           j * sw: j * sw + span(kw, dw): dw] += X[n, c, i, j] * Wt[c]
     Y = Yfull[:, :, ph:ph + H_out, pw:pw + W_out]
-    if b is not None:
-        Y = Y + b[:, None, None]
-    return output_like(Y[0] if unbatched else Y, x)
+    if args.bias is not None:
+        Y = Y + args.bias[:, None, None]
+    return output_like(Y[0] if args.unbatched else Y, x)
 
 
 __all__ = ["conv2d_nchw", "conv2d_nchw_loop", "conv_transpose2d",

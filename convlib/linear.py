@@ -10,10 +10,9 @@ convolution of Y by K, which is why the transposed convolution is called "transp
 
 import numpy as np
 
-from .padding import _resolve, pad_array
-from .shapes import output_size
+from .padding import pad_array
+from .shapes import check_fits, output_size, resolve_padding
 from .validate import as_float_array, as_int_tuple, check_positive_pair, output_like, quiet_nan
-from .windows import check_fits
 
 
 @quiet_nan
@@ -39,7 +38,7 @@ def conv_matrix(input_hw, K, stride=1, padding=0, dilation=1, padding_mode="zero
     kh, kw = Ka.shape
     (sh, sw) = stride = check_positive_pair(stride, "stride")
     (dh, dw) = dilation = check_positive_pair(dilation, "dilation")
-    amounts = _resolve(padding, (kh, kw), dilation, stride)
+    amounts = resolve_padding(padding, (kh, kw), dilation, stride)
     # Where each padded pixel comes from: pad the H*W basis images (an identity matrix)
     basis = np.eye(H * W, dtype=Ka.dtype).reshape(H * W, H, W)
     P = pad_array(basis, amounts, padding_mode)  # (H*W, Hp, Wp)

@@ -18,7 +18,7 @@ so every other input of the window gets zero.
 
 import numpy as np
 
-from .shapes import output_size
+from .shapes import check_fits, output_size
 from .validate import (
     as_float_array,
     check_nonnegative_pair,
@@ -26,7 +26,7 @@ from .validate import (
     output_like,
     quiet_nan,
 )
-from .windows import add_windows, check_fits, windows_view
+from .windows import add_windows, windows_view
 
 _X_SHAPE = "(N, C, H, W) or (C, H, W)"
 

@@ -13,126 +13,105 @@ Every function works on plain Python integers and agrees with the shapes that
 (see ``tests/test_shapes.py``).
 """
 
-import operator
+from .validate import (
+    check_nonnegative,
+    check_nonnegative_pair,
+    check_positive,
+    check_positive_pair,
+)
 
 __all__ = [
     "output_size", "output_shape", "stride_leftover", "divides_evenly", "effective_kernel_size",
-    "same_padding", "full_padding", "padding_to_keep_size", "transposed_output_size",
-    "receptive_field", "receptive_fields", "param_count", "dense_param_count", "mult_adds",
+    "same_padding", "full_padding", "padding_to_keep_size", "resolve_padding", "check_fits",
+    "transposed_output_size", "receptive_field", "receptive_fields", "param_count",
+    "dense_param_count", "mult_adds",
 ]
 
 PADDING_WORDS = ("valid", "same", "full")
 
 
-# -- argument checks -------------------------------------------------------------------------
+# -- the two rules every operation shares: padding amounts, and does the kernel fit ----------
 
-def _int(value, name):
-    """Return ``value`` as an int; bools, floats and strings are refused with a TypeError."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got the bool {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        kind = type(value).__name__
-        raise TypeError(f"{name} must be an integer, got {value!r} ({kind})") from None
+def resolve_padding(padding, kernel, dilation, stride):
+    """Turn a ``padding=`` argument into one ``(before, after)`` pair per spatial axis.
 
+    kernel, dilation, stride: tuples of checked ints, one per axis (1 or 2 axes).
+    padding: an int p (p on both sides of every axis); one int per axis (torch's ``(ph, pw)``);
+        two per axis, ``(before, after)`` in 1-D or ``(top, bottom, left, right)`` in 2-D; or
+        ``'valid'`` (none), ``'same'`` (total D(F-1) per axis, the extra pixel of an even kernel
+        after: torch's rule; stride 1 only) or ``'full'`` (D(F-1) on each side).
 
-def _positive(value, name):
-    value = _int(value, name)
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer (1, 2, ...), got {value}")
-    return value
-
-
-def _non_negative(value, name):
-    value = _int(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be zero or positive, got {value}; "
-                         "padding adds rows and columns, it cannot remove them")
-    return value
-
-
-def _pair(value, name, check):
-    """An int (used for both height and width) or a pair ``(h, w)``, each checked by ``check``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an integer or a pair (height, width), got {value!r}")
-        return check(value[0], name), check(value[1], name)
-    value = check(value, name)
-    return value, value
-
-
-def _padding_1d(padding, k, dilation, stride):
-    """Resolve a 1-D padding (int, ``(before, after)`` or a word) to ``(before, after)``."""
+    Returns a tuple of ``len(kernel)`` pairs of ints >= 0, e.g. ``((1, 1), (2, 2))``.
+    """
+    n = len(kernel)
+    if type(padding) is int and padding >= 0:  # the common case, first: it runs on every call
+        return ((padding, padding),) * n
     if isinstance(padding, str):
         word = padding.lower()
         if word == "valid":
-            return 0, 0
+            return ((0, 0),) * n
         if word == "same":
-            if stride != 1:
-                # torch refuses too: with a stride the output cannot keep the input's size.
-                raise ValueError("padding='same' is not supported with stride > 1 (torch refuses "
-                                 "it too); compute the padding with padding_to_keep_size or pass "
-                                 "an integer padding")
-            return same_padding(k, dilation)
+            if any(s != 1 for s in stride):
+                raise ValueError(f"padding='same' is not supported with stride > 1 (got stride "
+                                 f"{stride if n > 1 else stride[0]}; torch refuses it too): "
+                                 f"with a stride the output cannot keep the input size; pass "
+                                 f"the padding as numbers instead (see padding_to_keep_size)")
+            return tuple(same_padding(k, d) for k, d in zip(kernel, dilation, strict=True))
         if word == "full":
-            return full_padding(k, dilation)
-        raise ValueError(f"unknown padding {padding!r}; use an integer, a pair (before, after) "
-                         f"or one of {PADDING_WORDS}")
-    if isinstance(padding, (tuple, list)):
-        if len(padding) != 2:
-            raise ValueError("padding must be an integer or a pair (before, after), "
-                             f"got {padding!r}")
-        return _non_negative(padding[0], "padding"), _non_negative(padding[1], "padding")
-    padding = _non_negative(padding, "padding")
-    return padding, padding
+            return tuple(full_padding(k, d) for k, d in zip(kernel, dilation, strict=True))
+        raise ValueError(f"unknown padding {padding!r}; use an int, a tuple of ints, or one of "
+                         f"{', '.join(map(repr, PADDING_WORDS))}")
+    if isinstance(padding, (list, tuple)) and len(padding) == 2 * n:
+        amounts = check_nonnegative_pair(padding, "padding", 2 * n)
+        return tuple(amounts[2 * i: 2 * i + 2] for i in range(n))
+    if isinstance(padding, (list, tuple)) and len(padding) not in (n, 2 * n):
+        forms = "(before, after)" if n == 1 else "(ph, pw), (top, bottom, left, right)"
+        raise ValueError(f"padding must be an int, {forms} or one of "
+                         f"{', '.join(map(repr, PADDING_WORDS))}; got {tuple(padding)!r} with "
+                         f"{len(padding)} values")
+    return tuple((p, p) for p in check_nonnegative_pair(padding, "padding", n))
 
 
-def _padding_2d(padding, kernel_hw, dilation, stride):
-    """Resolve 2-D padding to ``((top, bottom), (left, right))``.
+def _fmt(sizes):
+    return "x".join(str(n) for n in sizes)
 
-    Accepts an int (all four sides), ``(ph, pw)`` (torch's convention: ``ph`` on top and bottom,
-    ``pw`` on left and right), ``(top, bottom, left, right)``, or ``'valid'``/``'same'``/``'full'``.
+
+def check_fits(padded_shape, kernel, dilation, what="padded input"):
+    """Raise ValueError if the (dilated) kernel is larger than the (padded) input.
+
+    padded_shape, kernel, dilation: tuples of checked ints, one per axis. The message says what
+    to do: ``kernel 5x5 is larger than the padded input 4x4; add padding or use a smaller kernel``.
     """
-    if isinstance(padding, str):
-        return (_padding_1d(padding, kernel_hw[0], dilation[0], stride[0]),
-                _padding_1d(padding, kernel_hw[1], dilation[1], stride[1]))
-    if isinstance(padding, (tuple, list)):
-        if len(padding) == 2:
-            ph, pw = (_non_negative(p, "padding") for p in padding)
-            return (ph, ph), (pw, pw)
-        if len(padding) == 4:
-            top, bottom, left, right = (_non_negative(p, "padding") for p in padding)
-            return (top, bottom), (left, right)
-        raise ValueError("padding must be an integer, (ph, pw), (top, bottom, left, right) or one "
-                         f"of {PADDING_WORDS}; got {padding!r}")
-    p = _non_negative(padding, "padding")
-    return (p, p), (p, p)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if any(s > n for s, n in zip(spans, padded_shape, strict=True)):
+        if len(kernel) == 1:
+            size, got = f"of length {kernel[0]}", f"of length {padded_shape[0]}"
+            spanned = f"length {spans[0]}"
+        else:
+            size, got, spanned = _fmt(kernel), _fmt(padded_shape), _fmt(spans)
+        dilated = f" with dilation {_fmt(dilation)} spans {spanned}, which" \
+            if any(d > 1 for d in dilation) else ""
+        raise ValueError(f"kernel {size}{dilated} is larger than the {what} {got}; "
+                         f"add padding or use a smaller kernel")
 
 
 # -- sizes -----------------------------------------------------------------------------------
 
 def effective_kernel_size(k, dilation=1):
     """Span of a dilated kernel: ``D(F - 1) + 1`` (3 taps with dilation 2 span 5 pixels)."""
-    return _positive(dilation, "dilation") * (_positive(k, "kernel size") - 1) + 1
+    return check_positive(dilation, "dilation") * (check_positive(k, "kernel size") - 1) + 1
 
 
 def _fit(n, k, stride, padding, dilation):
     """Checked arithmetic shared by output_size and stride_leftover: (padded n, span, stride)."""
-    n = _positive(n, "input size")
-    k = _positive(k, "kernel size")
-    stride = _positive(stride, "stride")
-    dilation = _positive(dilation, "dilation")
-    before, after = _padding_1d(padding, k, dilation, stride)
+    n = check_positive(n, "input size")
+    k = check_positive(k, "kernel size")
+    stride = check_positive(stride, "stride")
+    dilation = check_positive(dilation, "dilation")
+    ((before, after),) = resolve_padding(padding, (k,), (dilation,), (stride,))
     padded = n + before + after
-    span = effective_kernel_size(k, dilation)
-    if span > padded:
-        what = f"kernel {k}"
-        if dilation != 1:
-            what += f" with dilation {dilation} (spans {span})"
-        raise ValueError(f"{what} is larger than the padded input {padded}; "
-                         "add padding or use a smaller kernel")
-    return padded, span, stride
+    check_fits((padded,), (k,), (dilation,))
+    return padded, dilation * (k - 1) + 1, stride
 
 
 def output_size(n, k, stride=1, padding=0, dilation=1):
@@ -174,21 +153,17 @@ def output_shape(input_hw, kernel_hw, stride=1, padding=0, dilation=1):
     Raises ValueError ("kernel 5x5 is larger than the padded input 4x4; ...") if it does not fit.
     """
     if not isinstance(input_hw, (tuple, list)) or len(input_hw) != 2:
-        raise ValueError(f"input_hw must be a pair (height, width), got {input_hw!r}")
-    h, w = _positive(input_hw[0], "input height"), _positive(input_hw[1], "input width")
-    kh, kw = _pair(kernel_hw, "kernel size", _positive)
-    sh, sw = _pair(stride, "stride", _positive)
-    dh, dw = _pair(dilation, "dilation", _positive)
-    (top, bottom), (left, right) = _padding_2d(padding, (kh, kw), (dh, dw), (sh, sw))
-    ph, pw = h + top + bottom, w + left + right
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    if span_h > ph or span_w > pw:
-        dilated = ""
-        if (dh, dw) != (1, 1):
-            dilated = f" with dilation {dh}x{dw} (spans {span_h}x{span_w})"
-        raise ValueError(f"kernel {kh}x{kw}{dilated} is larger than the padded input {ph}x{pw}; "
-                         "add padding or use a smaller kernel")
-    return (ph - span_h) // sh + 1, (pw - span_w) // sw + 1
+        raise ValueError(f"input_hw must be a pair (height, width), got {input_hw!r}; "
+                         f"pass X.shape")
+    h, w = check_positive(input_hw[0], "input height"), check_positive(input_hw[1], "input width")
+    kernel = check_positive_pair(kernel_hw, "kernel size")
+    stride = check_positive_pair(stride, "stride")
+    dilation = check_positive_pair(dilation, "dilation")
+    (top, bottom), (left, right) = resolve_padding(padding, kernel, dilation, stride)
+    padded = h + top + bottom, w + left + right
+    check_fits(padded, kernel, dilation)
+    return tuple((p - d * (k - 1) - 1) // s + 1
+                 for p, k, s, d in zip(padded, kernel, stride, dilation, strict=True))
 
 
 # -- padding ---------------------------------------------------------------------------------
@@ -224,9 +199,9 @@ def padding_to_keep_size(n, f, stride=1):
     large padding (N=5, F=3, S=2 gives P = 3); because of the floor a smaller padding often also
     gives O = N.
     """
-    n = _positive(n, "input size")
-    f = _positive(f, "kernel size")
-    stride = _positive(stride, "stride")
+    n = check_positive(n, "input size")
+    f = check_positive(f, "kernel size")
+    stride = check_positive(stride, "stride")
     twice = stride * (n - 1) - n + f
     if twice % 2 == 0:
         return twice // 2
@@ -240,19 +215,21 @@ def transposed_output_size(n, k, stride=1, padding=0, output_padding=0, dilation
     ``output_padding`` must be smaller than the stride or the dilation (torch's rule); it picks one
     of the input sizes that a stride-S convolution maps to N.
     """
-    n = _positive(n, "input size")
-    k = _positive(k, "kernel size")
-    stride = _positive(stride, "stride")
-    dilation = _positive(dilation, "dilation")
-    padding = _non_negative(padding, "padding")
-    output_padding = _non_negative(output_padding, "output_padding")
-    if output_padding >= max(stride, dilation):
-        raise ValueError(f"output_padding ({output_padding}) must be smaller than the stride "
-                         f"({stride}) or the dilation ({dilation})")
+    n = check_positive(n, "input size")
+    k = check_positive(k, "kernel size")
+    stride = check_positive(stride, "stride")
+    dilation = check_positive(dilation, "dilation")
+    padding = check_nonnegative(padding, "padding")
+    output_padding = check_nonnegative(output_padding, "output_padding")
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(f"output_padding {output_padding} must be smaller than the stride "
+                         f"({stride}) or the dilation ({dilation}), as in torch; it only picks "
+                         f"among the input sizes a strided convolution maps to the same output "
+                         f"size")
     size = (n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
     if size < 1:
-        raise ValueError(f"padding {padding} removes more than the transposed convolution "
-                         f"produces (output size would be {size}); use a smaller padding")
+        raise ValueError(f"padding {padding} removes the whole output of the transposed "
+                         f"convolution (its size would be {size}); use less padding")
     return size
 
 
@@ -262,9 +239,9 @@ def _layer(layer):
     if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
         raise ValueError(f"each layer must be (kernel, stride) or (kernel, stride, dilation), "
                          f"got {layer!r}")
-    k = _positive(layer[0], "kernel size")
-    s = _positive(layer[1], "stride")
-    d = _positive(layer[2], "dilation") if len(layer) == 3 else 1
+    k = check_positive(layer[0], "kernel size")
+    s = check_positive(layer[1], "stride")
+    d = check_positive(layer[2], "dilation") if len(layer) == 3 else 1
     return k, s, d
 
 
@@ -300,9 +277,9 @@ def receptive_field(layers):
 # -- counting --------------------------------------------------------------------------------
 
 def _groups(c_in, c_out, groups):
-    c_in = _positive(c_in, "c_in")
-    c_out = _positive(c_out, "c_out")
-    groups = _positive(groups, "groups")
+    c_in = check_positive(c_in, "c_in")
+    c_out = check_positive(c_out, "c_out")
+    groups = check_positive(groups, "groups")
     if c_in % groups or c_out % groups:
         raise ValueError(f"groups ({groups}) must divide both c_in ({c_in}) and c_out ({c_out})")
     return c_in, c_out, groups
@@ -316,7 +293,7 @@ def param_count(c_in, c_out, k, bias=True, groups=1):
     The count does not depend on the image size: every position shares the same weights.
     """
     c_in, c_out, groups = _groups(c_in, c_out, groups)
-    kh, kw = _pair(k, "kernel size", _positive)
+    kh, kw = check_positive_pair(k, "kernel size")
     return kh * kw * (c_in // groups) * c_out + (c_out if bias else 0)
 
 
@@ -326,8 +303,8 @@ def dense_param_count(n_in, n_out, bias=True):
     A 28x28 image (784 inputs) into 1000 units: 784 * 1000 = 784,000 weights, and the bias adds
     1000 more (785,000 in ``torch.nn.Linear(784, 1000)``).
     """
-    n_in = _positive(n_in, "n_in")
-    n_out = _positive(n_out, "n_out")
+    n_in = check_positive(n_in, "n_in")
+    n_out = check_positive(n_out, "n_out")
     return n_in * n_out + (n_out if bias else 0)
 
 
@@ -340,6 +317,6 @@ def mult_adds(input_hw, c_in, c_out, k, stride=1, padding=0, dilation=1, groups=
     Multiplications by padded zeros are counted, as a dense implementation performs them.
     """
     c_in, c_out, groups = _groups(c_in, c_out, groups)
-    kh, kw = _pair(k, "kernel size", _positive)
+    kh, kw = check_positive_pair(k, "kernel size")
     h_out, w_out = output_shape(input_hw, (kh, kw), stride, padding, dilation)
     return h_out * w_out * c_out * kh * kw * (c_in // groups)

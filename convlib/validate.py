@@ -11,7 +11,7 @@ float64 for numpy and float32 for torch, never truncated; complex, object and st
 """
 
 import functools
-import numbers
+import operator
 
 import numpy as np
 
@@ -96,29 +96,37 @@ def output_like(Y, like):
     return Y
 
 
-def _as_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r} "
-                        f"({type(value).__name__})")
-    return int(value)
+def _as_int(value, name, accepted):
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {accepted}, got the bool {value!r}")
+    try:
+        return operator.index(value)  # ints, numpy ints; refuses floats and strings
+    except TypeError:
+        raise TypeError(f"{name} must be {accepted}, got {value!r} "
+                        f"({type(value).__name__})") from None
+
+
+def as_int(value, name):
+    """Return ``value`` as a Python int; bools, floats and strings raise ``TypeError``."""
+    if type(value) is int:  # the common case, checked first because it runs on every call
+        return value
+    return _as_int(value, name, "an integer")
 
 
 def as_int_tuple(value, name, n=2):
     """Return ``value`` (an int, or a sequence of ``n`` ints) as a tuple of ``n`` Python ints."""
+    accepted = f"an integer or a tuple of {n} integers"
+    if type(value) is int:
+        return (value,) * n
     if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1):
         if len(value) != n:
-            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {tuple(value)!r} "
+            raise ValueError(f"{name} must be {accepted}, got {tuple(value)!r} "
                              f"with {len(value)} values")
-        return tuple(_as_int(v, name) for v in value)
-    return (_as_int(value, name),) * n
+        return tuple(v if type(v) is int else _as_int(v, name, accepted) for v in value)
+    return (_as_int(value, name, accepted),) * n
 
 
-def check_positive_pair(value, name, n=2):
-    """Return ``value`` as a tuple of ``n`` ints that are all >= 1 (strides, dilations).
-
-    Raises ``ValueError`` for zero or negative values, ``TypeError`` for non-integers.
-    """
-    values = as_int_tuple(value, name, n)
+def _positive(values, value, name):
     if any(v < 1 for v in values):
         meaning = {"stride": "; stride 1 moves the kernel one pixel at a time",
                    "dilation": "; dilation 1 means a kernel without gaps"}.get(name, "")
@@ -126,13 +134,37 @@ def check_positive_pair(value, name, n=2):
     return values
 
 
+def _nonnegative(values, value, name):
+    if any(v < 0 for v in values):
+        raise ValueError(f"{name} must be >= 0, got {value!r}; padding adds rows and columns, "
+                         f"it cannot remove them (to crop, slice the array instead)")
+    return values
+
+
+def check_positive(value, name):
+    """Return ``value`` as an int >= 1 (a size, a stride, a dilation, a channel count).
+
+    Raises ``ValueError`` for zero or negative values, ``TypeError`` for non-integers.
+    """
+    return _positive((as_int(value, name),), value, name)[0]
+
+
+def check_nonnegative(value, name):
+    """Return ``value`` as an int >= 0 (a padding amount)."""
+    return _nonnegative((as_int(value, name),), value, name)[0]
+
+
+def check_positive_pair(value, name, n=2):
+    """Return ``value`` as a tuple of ``n`` ints that are all >= 1 (strides, dilations).
+
+    Raises ``ValueError`` for zero or negative values, ``TypeError`` for non-integers.
+    """
+    return _positive(as_int_tuple(value, name, n), value, name)
+
+
 def check_nonnegative_pair(value, name, n=2):
     """Return ``value`` as a tuple of ``n`` ints that are all >= 0 (paddings, output_padding)."""
-    values = as_int_tuple(value, name, n)
-    if any(v < 0 for v in values):
-        raise ValueError(f"{name} must be >= 0, got {value!r}; negative padding would crop the "
-                         f"input — slice the array instead")
-    return values
+    return _nonnegative(as_int_tuple(value, name, n), value, name)
 
 
 def quiet_nan(fn):

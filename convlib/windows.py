@@ -8,10 +8,10 @@ window came from, which is what the transposed convolution does.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from .padding import pad_array
-from .shapes import effective_kernel_size, output_size
+from .shapes import check_fits, effective_kernel_size, output_size
 from .validate import (
     as_float_array,
     as_int_tuple,
@@ -31,30 +31,19 @@ def span(k, d):
     return effective_kernel_size(k, d)
 
 
-def check_fits(padded_shape, kernel, dilation, what="padded input"):
-    """Raise ValueError if the (dilated) kernel does not fit inside the (padded) input."""
-    spans = tuple(span(k, d) for k, d in zip(kernel, dilation, strict=True))
-    if any(s > n for s, n in zip(spans, padded_shape, strict=True)):
-        if len(kernel) == 1:
-            size, got = f"of length {kernel[0]}", f"of length {padded_shape[0]}"
-            spanned = f"length {spans[0]}"
-        else:
-            size, got, spanned = _fmt(kernel), _fmt(padded_shape), _fmt(spans)
-        dilated = f" with dilation {_fmt(dilation)} spans {spanned}, which" \
-            if any(d > 1 for d in dilation) else ""
-        raise ValueError(f"kernel {size}{dilated} is larger than the {what} {got}; "
-                         f"add padding or use a smaller kernel")
-
-
 def windows_view(A, kernel, stride, dilation):
-    """Windows of numpy array ``A`` (..., H, W) as a view (..., H_out, W_out, kH, kW).
+    """Windows of numpy array ``A`` (..., H, W) as a read-only view (..., H_out, W_out, kH, kW).
 
-    No checks and no copy: window (i, j) holds ``A[..., i*sh + a*dh, j*sw + b*dw]`` at [a, b].
-    The caller has checked that the kernel fits.
+    No checks and no copy: window (i, j) holds ``A[..., i*sh + a*dh, j*sw + b*dw]`` at [a, b];
+    moving one window down is sh rows of A, one kernel row down is dh rows (hence the strides).
+    The caller has checked that the kernel fits (:func:`convlib.shapes.check_fits`).
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    V = sliding_window_view(A, (span(kh, dh), span(kw, dw)), axis=(-2, -1))
-    return V[..., ::sh, ::sw, ::dh, ::dw]
+    H, W = A.shape[-2:]
+    H_out, W_out = (H - dh * (kh - 1) - 1) // sh + 1, (W - dw * (kw - 1) - 1) // sw + 1
+    *lead, rows, cols = A.strides
+    return as_strided(A, A.shape[:-2] + (H_out, W_out, kh, kw),
+                      (*lead, rows * sh, cols * sw, rows * dh, cols * dw), writeable=False)
 
 
 def sliding_windows(X, kernel_hw, stride=1, dilation=1):
@@ -103,11 +92,16 @@ def im2col(x, kernel_hw, stride=1, dilation=1, padding=0):
 
 
 def columns(A, kernel, stride, dilation):
-    """im2col of an already padded numpy batch (N, C, H, W) -> (N, C*kH*kW, H_out*W_out)."""
+    """im2col of an already padded numpy batch (N, C, H, W) -> (N, C*kH*kW, H_out*W_out).
+
+    One copy, laid out (N, C, kH, kW, H_out, W_out) so that ``weight (C_out, C*kH*kW) @ cols``
+    is the output in NCHW order with no further copy.
+    """
     V = windows_view(A, kernel, stride, dilation)  # (N, C, H_out, W_out, kH, kW)
     N, C, H_out, W_out, kh, kw = V.shape
-    # one copy, laid out (N, C, kH, kW, H_out, W_out) so its last axis is contiguous in A
-    return V.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, H_out * W_out)
+    cols = np.empty((N, C, kh, kw, H_out, W_out), dtype=A.dtype)
+    cols[...] = V.transpose(0, 1, 4, 5, 2, 3)
+    return cols.reshape(N, C * kh * kw, H_out * W_out)
 
 
 def add_windows(cols6, padded_hw, stride, dilation):

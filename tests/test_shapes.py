@@ -96,7 +96,8 @@ def test_kernel_larger_than_padded_input_error_says_what_to_do():
     message = "kernel 5x5 is larger than the padded input 4x4; add padding or use a smaller kernel"
     with pytest.raises(ValueError, match=message):
         shapes.output_shape((4, 4), (5, 5))
-    with pytest.raises(ValueError, match="kernel 5 is larger than the padded input 4; add padding"):
+    with pytest.raises(ValueError, match="kernel of length 5 is larger than the padded input of "
+                                         "length 4; add padding"):
         shapes.output_size(4, 5)
     with pytest.raises(ValueError, match="dilation"):
         shapes.output_size(4, 3, dilation=2)   # spans 5 > 4
@@ -106,8 +107,8 @@ def test_kernel_larger_than_padded_input_error_says_what_to_do():
     ({"stride": 0}, "stride must be a positive"),
     ({"stride": -1}, "stride must be a positive"),
     ({"dilation": 0}, "dilation must be a positive"),
-    ({"padding": -1}, "padding must be zero or positive"),
-    ({"padding": (1, -2)}, "padding must be zero or positive"),
+    ({"padding": -1}, "padding must be >= 0, got -1; padding adds rows"),
+    ({"padding": (1, -2)}, r"padding must be >= 0, got \(1, -2\)"),
     ({"padding": "same", "stride": 2}, "not supported with stride > 1"),
     ({"padding": "half"}, "unknown padding"),
 ])
