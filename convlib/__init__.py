@@ -6,7 +6,8 @@ Figures, animations and widgets live in submodules (``convlib.figures``, ``convl
 ``convlib.widgets``) so that importing convlib stays light.
 """
 
-# -- operations (conv, layers, padding, windows, linear) --
+# -- operations (conv, layers, backward, pooling, padding, windows, linear) --
+from .backward import ConvGradients, conv2d_backward, conv2d_backward_loop  # noqa: F401
 from .conv import (  # noqa: F401
     conv1d,
     conv2d,
@@ -27,6 +28,16 @@ from .layers import (  # noqa: F401
 )
 from .linear import conv_matrix  # noqa: F401
 from .padding import pad1d, pad2d, resolve_padding1d, resolve_padding2d  # noqa: F401
+from .pooling import (  # noqa: F401
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool2d_backward_loop,
+    avg_pool2d_loop,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool2d_backward_loop,
+    max_pool2d_loop,
+)
 from .windows import col2im, im2col, sliding_windows  # noqa: F401
 
 # isort: split

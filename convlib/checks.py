@@ -52,7 +52,8 @@ rtol=1e-5, allow_dtypes=None)``
     label alone. Either way the same label gives the same inputs, so re-grading is reproducible.
 
 ``conv1d_mistakes()`` / ``conv2d_mistakes()``
-    The convolution mistake library for ``fn(x, k)`` / ``fn(image, kernel)`` (valid
+    (from ``convlib.mistake_library``, where every exercise's mistakes are computed) The
+    convolution mistake library for ``fn(x, k)`` / ``fn(image, kernel)`` (valid
     cross-correlation, stride 1): ``kernel_flipped``, ``padding_added`` ('same' and 'full' zero
     padding), ``mean_not_sum``, and for 2-D ``kernel_transposed``. Values are computed in float64
     numpy, independently of the rest of convlib.
@@ -88,6 +89,7 @@ import textwrap
 import numpy as np
 
 from .forbidden import FORBIDDEN_CONV_CALLS, first_forbidden, install_hooks
+from .mistake_library import conv1d_mistakes, conv2d_mistakes
 from .mistakes import EXPLANATIONS
 from .scan import scan_function
 
@@ -529,67 +531,6 @@ def hidden_rng(label):
 def hidden_generator(label):
     """A ``torch.Generator`` for the hidden inputs named ``label`` (pass it as ``generator=``)."""
     return _torch().Generator().manual_seed(hidden_seed(label))
-
-
-# ----------------------------------------------------------------------------- mistake library
-
-def _np(x):
-    return np.asarray(_as_numpy(x), dtype=float)
-
-
-def _correlate_valid(x, k):
-    """Valid cross-correlation in float64 numpy, any number of dimensions (private oracle)."""
-    x, k = _np(x), _np(k)
-    if any(kn > xn for kn, xn in zip(k.shape, x.shape, strict=True)):
-        return None
-    windows = np.lib.stride_tricks.sliding_window_view(x, k.shape)
-    axes = tuple(range(x.ndim, 2 * x.ndim))
-    return np.tensordot(windows, k, axes=(axes, tuple(range(k.ndim))))
-
-
-def _same_pad(x, k):
-    x, k = _np(x), _np(k)
-    pads = [((n - 1) // 2, n - 1 - (n - 1) // 2) for n in k.shape]
-    return _correlate_valid(np.pad(x, pads), k)
-
-
-def _full_pad(x, k):
-    x, k = _np(x), _np(k)
-    return _correlate_valid(np.pad(x, [(n - 1, n - 1) for n in k.shape]), k)
-
-
-def _flipped(x, k):
-    k = _np(k)
-    return _correlate_valid(x, k[(slice(None, None, -1),) * k.ndim])
-
-
-def _mean(x, k):
-    out = _correlate_valid(x, k)
-    return None if out is None else out / _np(k).size
-
-
-def _padded(x, k):
-    """Both padding mistakes: 'same' (output as large as the input) and 'full'."""
-    return [_same_pad(x, k), _full_pad(x, k)]
-
-
-def conv1d_mistakes():
-    """Candidate wrong answers for ``fn(x, k)`` = valid 1-D cross-correlation, stride 1."""
-    return {
-        "kernel_flipped": _flipped,
-        "padding_added": _padded,
-        "mean_not_sum": _mean,
-    }
-
-
-def conv2d_mistakes():
-    """Candidate wrong answers for ``fn(image, kernel)`` = valid 2-D cross-correlation."""
-    return {
-        "kernel_flipped": _flipped,
-        "kernel_transposed": lambda x, k: _correlate_valid(x, _np(k).T),
-        "padding_added": _padded,
-        "mean_not_sum": _mean,
-    }
 
 
 # ----------------------------------------------------------------------------- from scratch

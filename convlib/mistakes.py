@@ -77,6 +77,10 @@ MISTAKES = {
     "own_stride_used": Mistake("a layer's own stride used to widen its own field", ""),
     "input_channels_forgotten": Mistake("input channels left out of the cost", ""),
     "output_channels_forgotten": Mistake("output channels left out of the cost", ""),
+    # 03, 04, 06: mistakes of the stride, channel and going-further exercises
+    # 07 backward
+    # 08 pooling and the network
+    # the generic checks
     "wrong_shape": Mistake(
         "wrong output shape",
         "Check how the output size follows from the input and kernel sizes."),
