@@ -175,15 +175,28 @@ def _highlight_rectangles(highlight, shape):
 
 # ----------------------------------------------------------------------------- show_images
 
+IMAGE_LABEL = "image: gray"
+CLIPPED_LABEL = "image: gray, clipped to [0, 1]"
+RESPONSE_LABEL = "signed response: red +, blue \u2212, white 0"
+KINDS = ("image", "response")
+
+
 def show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=True,
-                suptitle=None):
-    """Show images side by side; signed data on a diverging map centred on zero.
+                suptitle=None, kind=None):
+    """Show images side by side: pictures in gray, signed responses on a map centred on zero.
 
     images: one array (H, W) or (H, W, 3), or a list of them (numpy or torch).
     titles: one title per image, or None.
-    cmap: None for automatic (``'gray'`` for data in [0, inf), ``'RdBu_r'`` with vmin = -vmax
-        for data with negative values, so negatives stay visible and are never clamped), a
-        colour map name for all images, or a list with one per image.
+    kind: what each single-channel array is, one for all or a list with one per image:
+        ``'image'``: a picture (a photo, its blur, its sharpened or shifted copy): gray, with
+            values clipped to [0, 1] (a sharpened photo overshoots a little: that is clipped,
+            and the panel says so);
+        ``'response'``: a signed filter response (edges, Laplacian): the diverging map
+            ``RdBu_r`` with vmin = -vmax, so zero is white and negatives are never clamped;
+        None (default): ``'response'`` if the array has a negative value, else ``'image'``
+            (gray from 0 to max(1, largest value), not clipped).
+        Every panel says below it which one it is.
+    cmap: a colour map name for all images (or a list, one per image) instead of the kind's.
     ncols: images per row (default: all in one row, at most 4).
     size: inches per image. colorbar: add a colour bar to each single-channel image.
 
@@ -196,10 +209,14 @@ def show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=T
     n = len(arrays)
     if titles is not None and len(titles) != n:
         raise ValueError(f"got {len(titles)} titles for {n} images")
+    kinds = list(kind) if isinstance(kind, (list, tuple)) else [kind] * n
+    if len(kinds) != n or any(k not in (*KINDS, None) for k in kinds):
+        raise ValueError(f"kind must be one of {KINDS} or None, or a list of {n} of them; "
+                         f"got {kind!r}")
     cmaps = cmap if isinstance(cmap, (list, tuple)) else [cmap] * n
     ncols = ncols or min(n, 4)
     nrows = -(-n // ncols)
-    fig = _new_figure((size * ncols * (1.2 if colorbar else 1.0), size * nrows + 0.3))
+    fig = _new_figure((size * ncols * (1.2 if colorbar else 1.0), size * nrows + 0.5))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for k, ax in enumerate(axes.ravel()):
         ax.set_xticks([])
@@ -211,15 +228,7 @@ def show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=T
         if A.ndim == 3 and A.shape[-1] in (3, 4):
             ax.imshow(np.clip(A, 0, 1) if A.max() <= 1 else A / 255.0)
         elif A.ndim == 2:
-            finite = A[np.isfinite(A)]
-            signed = bool(finite.size) and finite.min() < 0
-            c = cmaps[k] or (DIVERGING_CMAP if signed else "gray")
-            if signed or c == DIVERGING_CMAP:
-                vmin, vmax = _symmetric_limits(A)
-            else:
-                vmin = 0.0
-                vmax = max(1.0, float(finite.max())) if finite.size else 1.0
-            im = ax.imshow(A, cmap=c, vmin=vmin, vmax=vmax, interpolation="nearest")
+            im = _show_channel(ax, A, kinds[k], cmaps[k])
             if colorbar:
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         else:
@@ -230,6 +239,29 @@ def show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=T
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def _show_channel(ax, A, kind, cmap):
+    """Draw one (H, W) array as an image or a signed response; label the panel with which."""
+    finite = A[np.isfinite(A)]
+    if kind is None:
+        kind = "response" if finite.size and finite.min() < 0 else None
+    if kind == "response":
+        vmin, vmax = _symmetric_limits(A)
+        label = RESPONSE_LABEL
+        cmap = cmap or DIVERGING_CMAP
+    elif kind == "image":
+        clipped = bool(finite.size) and (finite.min() < 0 or finite.max() > 1)
+        A, vmin, vmax = np.clip(A, 0, 1), 0.0, 1.0
+        label = CLIPPED_LABEL if clipped else IMAGE_LABEL
+    else:  # automatic, no negative values: gray from 0, not clipped
+        vmin, vmax = 0.0, max(1.0, float(finite.max())) if finite.size else 1.0
+        label = IMAGE_LABEL
+    if cmap == DIVERGING_CMAP and kind != "response":
+        vmin, vmax = _symmetric_limits(A)
+    im = ax.imshow(A, cmap=cmap or "gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xlabel(label, fontsize=8)
+    return im
 
 
 # ----------------------------------------------------------------------------- sliding window

@@ -104,6 +104,33 @@ def test_show_images_signed_data_diverging_symmetric_and_not_clamped(closing):
     assert p.get_cmap().name == "gray" and p.norm.vmin == 0.0
 
 
+def test_show_images_kind_image_is_gray_and_clipped_kind_response_is_centred(closing):
+    """A sharpened photo (values a little outside [0, 1]) shown as an image stays a gray photo,
+    clipped and labelled so; the same array as a response is diverging, centred on zero."""
+    from convlib import correlate2d, images, kernel
+
+    sharp = correlate2d(images.photo((32, 32)), kernel("sharpen"), padding="same")
+    assert sharp.min() < 0 and sharp.max() > 1   # the overshoot the label must admit
+    fig = figures.show_images([sharp, sharp, images.photo((32, 32))],
+                              kind=["image", "response", "image"])
+    closing(fig)
+    panels = [ax for ax in fig.axes if ax.images]
+    image, response, photo = (ax.images[0] for ax in panels)
+    assert image.get_cmap().name == "gray"
+    assert (image.norm.vmin, image.norm.vmax) == (0.0, 1.0)
+    assert image.get_array().min() == 0.0 and image.get_array().max() == 1.0
+    assert panels[0].get_xlabel() == figures.CLIPPED_LABEL
+    assert response.get_cmap().name == figures.DIVERGING_CMAP
+    assert response.norm.vmin == pytest.approx(-np.abs(sharp).max())
+    assert panels[1].get_xlabel() == figures.RESPONSE_LABEL
+    assert panels[2].get_xlabel() == figures.IMAGE_LABEL   # a photo in [0, 1] is not clipped
+
+
+def test_show_images_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        figures.show_images([np.zeros((2, 2))], kind="photo")
+
+
 def test_show_images_accepts_torch_tensors_and_rgb(closing):
     fig = figures.show_images([torch.ones(4, 4), np.zeros((4, 4, 3))])
     closing(fig)
