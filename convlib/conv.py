@@ -21,7 +21,7 @@ import numpy as np
 from .padding import pad_array
 from .shapes import check_fits, output_size, resolve_padding
 from .validate import as_float_array, check_positive_pair, output_like, result_dtype
-from .windows import columns
+from .windows import windows_view
 
 _FIX_2D = ("for one channel pass X[c] (or squeeze the extra axes); for a batch "
            "(N, C, H, W) use convlib.conv2d_nchw")
@@ -73,11 +73,11 @@ def _correlate1d_loop(xp, k, s, d):
 
 
 def _correlate_fast(Xp, K, stride, dilation):
-    cols = columns(Xp[None, None], K.shape, stride, dilation)[0]  # im2col: (kH*kW, L)
-    H_out = output_size(Xp.shape[0], K.shape[0], stride[0], 0, dilation[0])  # Xp is padded
-    # one matrix product; NaN/inf propagate silently, as in torch
+    V = windows_view(Xp, K.shape, stride, dilation)  # (H_out, W_out, kH, kW), no copy
+    H_out, W_out, kh, kw = V.shape
+    # im2col (one copy) and one matrix product; NaN/inf propagate silently, as in torch
     with np.errstate(invalid="ignore", over="ignore"):
-        return (K.reshape(1, -1) @ cols).reshape(H_out, -1)
+        return (V.reshape(H_out * W_out, kh * kw) @ K.reshape(kh * kw)).reshape(H_out, W_out)
 
 
 def correlate2d(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):

@@ -8,7 +8,6 @@ window came from, which is what the transposed convolution does.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .padding import pad_array
 from .shapes import check_fits, effective_kernel_size, output_size
@@ -34,16 +33,21 @@ def span(k, d):
 def windows_view(A, kernel, stride, dilation):
     """Windows of numpy array ``A`` (..., H, W) as a read-only view (..., H_out, W_out, kH, kW).
 
-    No checks and no copy: window (i, j) holds ``A[..., i*sh + a*dh, j*sw + b*dw]`` at [a, b];
-    moving one window down is sh rows of A, one kernel row down is dh rows (hence the strides).
-    The caller has checked that the kernel fits (:func:`convlib.shapes.check_fits`).
+    No checks and no copy (unless A itself is a strided view): window (i, j) holds
+    ``A[..., i*sh + a*dh, j*sw + b*dw]`` at [a, b]; moving one window down is sh rows of A, one
+    kernel row down is dh rows (hence the strides). The caller has checked that the kernel
+    fits (:func:`convlib.shapes.check_fits`).
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    A = np.ascontiguousarray(A)  # the windows are offsets into one buffer
     H, W = A.shape[-2:]
     H_out, W_out = (H - dh * (kh - 1) - 1) // sh + 1, (W - dw * (kw - 1) - 1) // sw + 1
     *lead, rows, cols = A.strides
-    return as_strided(A, A.shape[:-2] + (H_out, W_out, kh, kw),
-                      (*lead, rows * sh, cols * sw, rows * dh, cols * dw), writeable=False)
+    # np.ndarray over A's buffer: what as_strided does, without its ~15 µs of bookkeeping
+    V = np.ndarray(A.shape[:-2] + (H_out, W_out, kh, kw), A.dtype, buffer=A,
+                   strides=(*lead, rows * sh, cols * sw, rows * dh, cols * dw))
+    V.flags.writeable = False
+    return V
 
 
 def sliding_windows(X, kernel_hw, stride=1, dilation=1):
