@@ -90,6 +90,227 @@ def conv2d_mistakes():
 
 
 # -- 07 backward --------------------------------------------------------------------------------
+# The backward exercises return three gradients, (dX, dK, db) or (grad_x, grad_weight,
+# grad_bias); check_function compares one array, so each gradient is checked on its own:
+# gradient_part(fn, index) is the function giving that one gradient, and
+# backward_mistakes(part) / backward_single_mistakes(part) what each mistake makes of it.
+
+__all__ += ["GRADIENT_PARTS", "backward_mistakes", "backward_reference", "backward_results",
+            "backward_single_mistakes", "backward_single_reference", "gradient_part",
+            "numerical_grad_mistakes", "relative_error_mistakes"]
+
+GRADIENT_PARTS = ("grad_x", "grad_weight", "grad_bias")
+
+
+def backward_results(fn, args, name):
+    """``fn(*args)`` checked to be three gradients: a tuple or list of length 3, else
+    ``CheckFailed(wrong_type)``; a number among them becomes a 0-d array (checked as an array)."""
+    from .checks import CheckFailed
+
+    out = fn(*args)
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        shown = "None" if out is None else f"a {type(out).__name__}" + (
+            f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+        raise CheckFailed(f"{name} returned {shown}; return the three gradients as a tuple, "
+                          "in the order (input, kernel, bias).", mistake="wrong_type")
+    return tuple(np.asarray(v) if isinstance(v, (int, float, np.number)) else v for v in out)
+
+
+def gradient_part(fn, index, name):
+    """The function ``(*args) -> backward_results(fn, args, name)[index]``: one gradient."""
+
+    def part(*args):
+        return backward_results(fn, args, name)[index]
+
+    return part
+
+
+def _dilate(g, stride):
+    """Spread the last two axes out: stride - 1 zeros between neighbouring entries."""
+    *lead, h, w = g.shape
+    out = np.zeros((*lead, (h - 1) * stride + 1, (w - 1) * stride + 1))
+    out[..., ::stride, ::stride] = g
+    return out
+
+
+def _fit(a, hw):
+    """`a` cropped or zero-padded on the bottom and right to `hw` on its last two axes."""
+    out = np.zeros((*a.shape[:-2], *hw))
+    h, w = min(hw[0], a.shape[-2]), min(hw[1], a.shape[-1])
+    out[..., :h, :w] = a[..., :h, :w]
+    return out
+
+
+def _grad_x(G, W, stride, *, flip=True, full=True, dilate=True, swap=False):
+    """sum over o of the convolution of (dilated) G[n, o] with W[o, c], 'full' or 'valid';
+    with ``swap`` W[c, o] instead of W[o, c]. Shape as it comes (not fitted to x)."""
+    G, W = _np(G), _np(W)
+    if swap:
+        if W.shape[0] != W.shape[1]:
+            return None
+        W = W.transpose(1, 0, 2, 3)
+    kh, kw = W.shape[-2:]
+    if dilate:
+        G = _dilate(G, stride)
+    if full:
+        G = np.pad(G, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    K = W[..., ::-1, ::-1] if flip else W
+    rows = []
+    for n in range(G.shape[0]):
+        per_channel = []
+        for c in range(W.shape[1]):
+            parts = [_correlate_valid(G[n, o], K[o, c]) for o in range(W.shape[0])]
+            if any(p is None for p in parts):
+                return None
+            per_channel.append(sum(parts))
+        rows.append(per_channel)
+    return np.array(rows)
+
+
+def _grad_w(X, G, stride, kernel_hw, *, dilate=True, batch="sum"):
+    """dL/dW[o, c] = (sum over n of) X[n, c] correlated with (dilated) G[n, o], cropped to the
+    kernel. ``batch``: "sum" (right), "first" (image 0 only) or "mean"."""
+    X, G = _np(X), _np(G)
+    kh, kw = kernel_hw
+    if dilate:
+        G = _dilate(G, stride)
+    per_image = np.array([[[_correlate_valid(X[n, c], G[n, o])[:kh, :kw]
+                            for c in range(X.shape[1])] for o in range(G.shape[1])]
+                          for n in range(X.shape[0])])
+    return {"sum": per_image.sum(axis=0), "first": per_image[0],
+            "mean": per_image.mean(axis=0)}[batch]
+
+
+def _true_grad_x(x, weight, grad_out, stride=1):
+    return _fit(_grad_x(grad_out, weight, stride), _np(x).shape[-2:])
+
+
+def backward_mistakes(part):
+    """Wrong answers for one gradient of ``fn(x, weight, grad_out, stride=1)`` (NCHW, valid):
+    ``part`` is "grad_x", "grad_weight" or "grad_bias"."""
+    def hw(x):
+        return _np(x).shape[-2:]
+
+    if part == "grad_x":
+        return {
+            "grad_flip_forgotten": lambda x, w, g, s=1: _fit(_grad_x(g, w, s, flip=False), hw(x)),
+            "grad_valid_not_full": lambda x, w, g, s=1: [_grad_x(g, w, s, full=False),
+                                                         _grad_x(g, w, s, full=False, flip=False)],
+            "grad_stride_ignored": lambda x, w, g, s=1: [_fit(_grad_x(g, w, s, dilate=False),
+                                                              hw(x)),
+                                                         _grad_x(g, w, s, dilate=False)],
+            "grad_wrong_axis": lambda x, w, g, s=1: (None if _grad_x(g, w, s, swap=True) is None
+                                                     else _fit(_grad_x(g, w, s, swap=True), hw(x))),
+        }
+    if part == "grad_weight":
+        def kernel(w):
+            return _np(w).shape[-2:]
+
+        return {
+            "grad_flip_added": lambda x, w, g, s=1: [
+                _grad_w(x, g, s, kernel(w))[..., ::-1, ::-1],
+                _grad_w(x, _np(g)[..., ::-1, ::-1], s, kernel(w))],
+            "grad_stride_ignored": lambda x, w, g, s=1: _grad_w(x, g, s, kernel(w), dilate=False),
+            "grad_batch_not_summed": lambda x, w, g, s=1: [
+                _grad_w(x, g, s, kernel(w), batch="first"),
+                _grad_w(x, g, s, kernel(w), batch="mean")],
+        }
+    if part == "grad_bias":
+        return {
+            "grad_batch_not_summed": lambda x, w, g, s=1: [_np(g)[0].sum(axis=(1, 2)),
+                                                           _np(g).sum(axis=(2, 3)).mean(axis=0)],
+            "grad_wrong_axis": lambda x, w, g, s=1: [_np(g).sum(axis=(1, 2, 3)),
+                                                     _np(g).sum(axis=(2, 3)),
+                                                     np.asarray(_np(g).sum())],
+        }
+    raise ValueError(f"part must be one of {GRADIENT_PARTS}, got {part!r}")
+
+
+def _as_layer(mistakes):
+    """Single-channel mistakes from the NCHW ones: (X, K, dY) as (1, 1, H, W) arrays."""
+    def single(f):
+        def wrong(X, K, dY):
+            out = f(_np(X)[None, None], _np(K)[None, None], _np(dY)[None, None], 1)
+            outs = out if isinstance(out, list) else [out]
+            return [None if o is None else np.asarray(o).reshape(np.asarray(o).shape[2:])
+                    if np.ndim(o) == 4 else np.asarray(o) for o in outs]
+        return wrong
+    return {code: single(f) for code, f in mistakes.items()}
+
+
+def backward_single_mistakes(part):
+    """Wrong answers for one gradient of ``fn(X, K, dY) -> (dX, dK, db)``: single channel,
+    stride 1, valid. ``part`` is "grad_x" (dX), "grad_weight" (dK) or "grad_bias" (db)."""
+    if part == "grad_bias":
+        return {"mean_not_sum": lambda X, K, dY: np.asarray(_np(dY).mean())}
+    mistakes = _as_layer(backward_mistakes(part))
+    return {code: f for code, f in mistakes.items()
+            if code not in ("grad_stride_ignored", "grad_batch_not_summed", "grad_wrong_axis")}
+
+
+def backward_reference(x, weight, grad_out, stride=1):
+    """(grad_x, grad_weight, grad_bias) in float64 numpy: convlib.conv2d_backward, checked
+    against torch autograd on the same inputs (a disagreement is a bug in the reference)."""
+    import torch
+
+    from .backward import conv2d_backward
+
+    ours = [np.asarray(g, dtype=float) for g in conv2d_backward(_np(x), _np(weight),
+                                                                 _np(grad_out), stride=stride)]
+    xt = torch.tensor(_np(x), requires_grad=True)
+    wt = torch.tensor(_np(weight), requires_grad=True)
+    bt = torch.zeros(wt.shape[0], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.conv2d(xt, wt, bt, stride=stride).backward(torch.tensor(_np(grad_out)))
+    for mine, theirs in zip(ours, (xt.grad, wt.grad, bt.grad), strict=True):
+        if not np.allclose(mine, theirs.numpy(), rtol=1e-9, atol=1e-9):
+            raise RuntimeError("convlib.conv2d_backward disagrees with torch autograd here: a "
+                               "bug in the course's reference, not in your answer")
+    return tuple(ours)
+
+
+def backward_single_reference(X, K, dY):
+    """(dX, dK, db) of Y = X ⋆ K (single channel, valid) for dL/dY = dY: backward_reference on
+    (1, 1, H, W) arrays, db a number."""
+    gx, gw, gb = backward_reference(_np(X)[None, None], _np(K)[None, None], _np(dY)[None, None])
+    return gx[0, 0], gw[0, 0], float(gb[0])
+
+
+def _rel(a, b, denominator):
+    a, b = _np(a), _np(b)
+    d = denominator(np.abs(a), np.abs(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(d == 0, 0.0, np.abs(a - b) / np.where(d == 0, 1.0, d))
+
+
+def relative_error_mistakes():
+    """Wrong answers for ``relative_error(a, b)`` = |a - b| / max(|a|, |b|) elementwise, 0 where
+    both are 0 (CS231n's relative error)."""
+    def zero_division(a, b):
+        out = _rel(a, b, np.maximum)
+        out[(_np(a) == 0) & (_np(b) == 0)] = np.nan
+        return out
+
+    def signed(a, b):
+        return _rel(a, b, np.maximum) * np.sign(_np(a) - _np(b))
+
+    return {
+        "rel_error_one_sided": lambda a, b: [_rel(a, b, lambda p, q: q),
+                                             _rel(a, b, lambda p, q: p)],
+        "rel_error_sum_denominator": lambda a, b: _rel(a, b, np.add),
+        "rel_error_not_relative": lambda a, b: np.abs(_np(a) - _np(b)),
+        "rel_error_signed": signed,
+        "rel_error_zero_division": zero_division,
+    }
+
+
+def numerical_grad_mistakes():
+    """Wrong answers for ``numerical_grad_x(x, weight, grad_out, stride=1, h=...)``: the centred
+    differences of L(x) = sum(conv2d(x, weight, stride) * grad_out)."""
+    return {
+        "grad_step_not_halved": lambda x, w, g, s=1, h=None: 2 * _true_grad_x(x, w, g, s),
+        "grad_all_perturbed": lambda x, w, g, s=1, h=None: np.full(
+            _np(x).shape, _true_grad_x(x, w, g, s).sum()),
+    }
 
 
 # -- 08 pooling ---------------------------------------------------------------------------------

@@ -79,6 +79,60 @@ MISTAKES = {
     "output_channels_forgotten": Mistake("output channels left out of the cost", ""),
     # 03, 04, 06: mistakes of the stride, channel and going-further exercises
     # 07 backward
+    "grad_flip_forgotten": Mistake(
+        "dL/dX without the kernel flip",
+        "Your input gradient slides the kernel as it is: dL/dX is the full *convolution* of "
+        "dL/dY with K, so the kernel is flipped on both axes (each input pixel X[p, q] was "
+        "multiplied by K[p - i, q - j] for output (i, j))."),
+    "grad_valid_not_full": Mistake(
+        "dL/dX with 'valid' instead of 'full' padding",
+        "Your input gradient is too small: dL/dX has the shape of X, so dL/dY must be padded "
+        "with kH - 1 rows and kW - 1 columns of zeros on every side ('full') before sliding "
+        "the flipped kernel; border pixels of X get gradient from fewer windows, not none."),
+    "grad_flip_added": Mistake(
+        "dL/dK flipped",
+        "Your kernel gradient is flipped: dL/dK = X ⋆ dL/dY is a cross-correlation, with no "
+        "flip (dL/dK[a, b] adds X[i + a, j + b] times dL/dY[i, j]); only dL/dX flips."),
+    "grad_wrong_axis": Mistake(
+        "a gradient summed over the wrong axis",
+        "You summed over the wrong axis: dL/db[o] adds dL/dY[n, o, i, j] over the batch n and "
+        "the positions (i, j), keeping the output channel o; dL/dx[n, c] adds over the output "
+        "channels o, using weight[o, c]."),
+    "grad_stride_ignored": Mistake(
+        "stride ignored in the backward pass",
+        "Your gradient treats the layer as stride 1: output (i, j) read the window starting "
+        "at (i * stride, j * stride), so its gradient goes back there (equivalently, dL/dY "
+        "is dilated: stride - 1 zeros between its entries)."),
+    "grad_batch_not_summed": Mistake(
+        "weight or bias gradient not summed over the batch",
+        "The same weights and bias serve every image of the batch, so their gradients add up "
+        "the contributions of all N images: sum over axis 0 too (not the first image, not the "
+        "mean)."),
+    "rel_error_one_sided": Mistake(
+        "relative error divided by one side only",
+        "Divide by max(|a|, |b|), not by |a| or |b| alone: the relative error must not depend "
+        "on which argument comes first."),
+    "rel_error_sum_denominator": Mistake(
+        "relative error divided by |a| + |b|",
+        "Divide by max(|a|, |b|) (CS231n's relative error), not by |a| + |b|."),
+    "rel_error_not_relative": Mistake(
+        "absolute error instead of relative error",
+        "That is the absolute error |a - b|; divide it by max(|a|, |b|)."),
+    "rel_error_signed": Mistake(
+        "relative error with a sign",
+        "Take the absolute value of the difference: an error is never negative."),
+    "rel_error_zero_division": Mistake(
+        "relative error of 0 / 0 left as NaN",
+        "Where a and b are both 0 they agree exactly: the relative error there is 0, not NaN "
+        "(np.where, or divide only where the denominator is non-zero)."),
+    "grad_step_not_halved": Mistake(
+        "centred difference divided by h instead of 2h",
+        "Your numerical gradient is twice the right one: L(x + h) - L(x - h) spans 2h, so "
+        "divide by 2 * h."),
+    "grad_all_perturbed": Mistake(
+        "every entry nudged at once",
+        "Every entry of your numerical gradient is the same number: nudge ONE entry of x at a "
+        "time (x[idx] + h, x[idx] - h), put it back, then move on to the next entry."),
     # 08 pooling and the network
     # the generic checks
     "wrong_shape": Mistake(
