@@ -16,6 +16,8 @@ import copy
 from itertools import zip_longest
 from typing import NamedTuple
 
+from convlib.examples import SEED_CONV2D_SOURCE
+
 from .course import WorkflowError
 
 ASSIGNMENT = "02_conv2d"
@@ -37,17 +39,7 @@ class DemoStudent(NamedTuple):
     raw: str | None = None  # the whole file, when it is not a notebook
 
 
-LOOPS = '''import torch
-
-def conv2d(image, kernel):
-    H, W = image.shape
-    M, N = kernel.shape
-    out = torch.zeros(H - M + 1, W - N + 1, dtype=torch.float32)
-    for i in range(H - M + 1):
-        for j in range(W - N + 1):
-            out[i, j] = torch.sum(image[i:i + M, j:j + N] * kernel)
-    return out
-'''
+LOOPS = SEED_CONV2D_SOURCE
 
 WINDOWS = '''import torch
 

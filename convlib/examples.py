@@ -119,6 +119,33 @@ CLAIMED_4X4_DESCRIPTION = "This kernel detects horizontal changes"
 EXERCISE_IMAGE_SHAPES = ((8, 8), (12, 10), (10, 10), (12, 8))
 EXERCISE_KERNEL_SHAPE = (3, 3)
 
+# The seeds' reference loop: seed 1's answer (seed 0's loop without its comments), spaced as
+# PEP 8 and otherwise verbatim. The one copy of it: the tests, the grader's demo class and the
+# submission catalogue build their honest and mistaken students from this text.
+SEED_CONV2D_SOURCE = '''import torch
+
+def conv2d(image, kernel):
+    H, W = list(image.size())
+    M, N = list(kernel.size())
+    out = torch.zeros(H - M + 1, W - N + 1, dtype=torch.float32)
+    for i in range(H - M + 1):
+        for j in range(W - N + 1):
+            out[i, j] = torch.sum(image[i:i + M, j:j + N] * kernel)
+    return out
+'''
+
+
+def _compile_seed_conv2d():
+    namespace = {}
+    exec(compile(SEED_CONV2D_SOURCE, "<the seeds' conv2d>", "exec"), namespace)  # our own text
+    return namespace["conv2d"]
+
+
+seed_conv2d = _compile_seed_conv2d()
+seed_conv2d.__doc__ = """The seeds' conv2d loop, compiled from SEED_CONV2D_SOURCE (so the text
+and the function cannot drift). image (H, W), kernel (M, N) torch tensors -> float32
+(H - M + 1, W - N + 1): valid cross-correlation."""
+
 # -- output sizes -------------------------------------------------------------------------------
 
 # (N, F, S, P, claimed O) from seeds 2 and 3. All of these are whole-number cases.

@@ -214,17 +214,6 @@ def test_convolve1d_matches_numpy_convolve_and_correlate1d_matches_numpy_correla
                                    rtol=1e-10, atol=1e-12)
 
 
-def seed_conv2d(image, kernel):
-    """The seed lesson's answer, copied verbatim: the course's reference loop."""
-    H, W = list(image.size())
-    M, N = list(kernel.size())
-    out = torch.zeros(H - M + 1, W - N + 1, dtype=torch.float32)
-    for i in range(H - M + 1):
-        for j in range(W - N + 1):
-            out[i, j] = torch.sum(image[i:i + M, j:j + N] * kernel)
-    return out
-
-
 @pytest.mark.parametrize("shape", [(8, 8), (12, 10), (10, 10), (12, 8)])
 def test_seed_conv2d_call_matches_the_seed_answer_on_its_four_test_images(shape):
     gen = torch.Generator().manual_seed(sum(shape))
@@ -232,7 +221,8 @@ def test_seed_conv2d_call_matches_the_seed_answer_on_its_four_test_images(shape)
     ours = conv2d(image, kernel)
     assert isinstance(ours, torch.Tensor) and ours.dtype == torch.float32
     assert ours.shape == (shape[0] - 2, shape[1] - 2)
-    torch.testing.assert_close(ours, seed_conv2d(image, kernel), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours, convlib.examples.seed_conv2d(image, kernel), rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_seed_4x4_example_is_minus_eight_as_correlation_and_plus_eight_as_convolution():
