@@ -91,38 +91,85 @@ def conv2d_mistakes():
 
 # -- 07 backward --------------------------------------------------------------------------------
 # The backward exercises return three gradients, (dX, dK, db) or (grad_x, grad_weight,
-# grad_bias); check_function compares one array, so each gradient is checked on its own:
-# gradient_part(fn, index) is the function giving that one gradient, and
+# grad_bias); check_function compares one array, so check_gradients checks each gradient on its
+# own: gradient_part(fn, index) is the function giving that one gradient, and
 # backward_mistakes(part) / backward_single_mistakes(part) what each mistake makes of it.
 
-__all__ += ["GRADIENT_PARTS", "backward_mistakes", "backward_reference", "backward_results",
-            "backward_single_mistakes", "backward_single_reference", "gradient_part",
-            "numerical_grad_mistakes", "relative_error_mistakes"]
+__all__ += ["BACKWARD_FROM_SCRATCH", "GRADIENT_PARTS", "backward_mistakes",
+            "backward_reference", "backward_results", "backward_single_mistakes",
+            "backward_single_reference", "check_gradients", "gradient_part",
+            "numerical_grad_mistakes", "relative_error_mistakes", "relative_error_reference"]
 
 GRADIENT_PARTS = ("grad_x", "grad_weight", "grad_bias")
+_SINGLE_NAMES = ("dX", "dK", "db")
+
+from .forbidden import LIBRARY_CONVOLUTIONS  # noqa: E402  (this section's own import)
+
+# A from-scratch backward pass: no library convolution (the transposed convolution and
+# torch's convolution_backward included), no autograd, no convlib backward.
+BACKWARD_FROM_SCRATCH = (*LIBRARY_CONVOLUTIONS, "torch.autograd*", "torch.Tensor.backward",
+                         "torch.func*", "convlib.backward*", "convlib.conv2d_backward*")
 
 
-def backward_results(fn, args, name):
-    """``fn(*args)`` checked to be three gradients: a tuple or list of length 3, else
-    ``CheckFailed(wrong_type)``; a number among them becomes a 0-d array (checked as an array)."""
+def _three(out, name):
+    """The three gradients of a backward pass's result; numbers become 0-d arrays. None is
+    handed on as it is (check_function then asks for a `return`)."""
     from .checks import CheckFailed
 
-    out = fn(*args)
+    if out is None:
+        return None
     if not isinstance(out, (tuple, list)) or len(out) != 3:
-        shown = "None" if out is None else f"a {type(out).__name__}" + (
-            f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-        raise CheckFailed(f"{name} returned {shown}; return the three gradients as a tuple, "
-                          "in the order (input, kernel, bias).", mistake="wrong_type")
+        shown = type(out).__name__ + (f" of length {len(out)}" if isinstance(
+            out, (tuple, list)) else "")
+        raise CheckFailed(f"{name} returned a {shown}; return the three gradients (input, "
+                          "kernel, bias) as one tuple.", mistake="wrong_type")
     return tuple(np.asarray(v) if isinstance(v, (int, float, np.number)) else v for v in out)
 
 
+def backward_results(fn, args, name):
+    """``fn(*args)`` as three gradients, or ``CheckFailed`` (``not_implemented`` for a stub,
+    ``wrong_type`` for anything but three gradients): a from-scratch cell's first call."""
+    from .checks import CheckFailed
+
+    try:
+        out = fn(*args)
+    except NotImplementedError:
+        raise CheckFailed(f"{name} is not implemented yet. Replace `raise "
+                          "NotImplementedError()` with your code.", mistake="not_implemented",
+                          case="a first run") from None
+    three = _three(out, name)
+    if three is None:
+        raise CheckFailed(f"{name} returned {'None' if out is None else type(out).__name__}; "
+                          "return the three gradients (input, kernel, bias) as one tuple.",
+                          mistake="wrong_type", case="a first run")
+    return three
+
+
 def gradient_part(fn, index, name):
-    """The function ``(*args) -> backward_results(fn, args, name)[index]``: one gradient."""
+    """The function ``(*args) -> fn(*args)[index]``: one of the three gradients."""
 
     def part(*args):
-        return backward_results(fn, args, name)[index]
+        out = fn(*args)
+        three = _three(out, name)
+        return out if three is None else three[index]
 
     return part
+
+
+def check_gradients(fn, cases, *, name, single=False):
+    """``check_function`` on each gradient of the backward pass ``fn`` in turn, against
+    ``backward_reference`` with ``backward_mistakes`` (``single``: ``fn(X, K, dY) -> (dX, dK,
+    db)`` against ``backward_single_reference`` with ``backward_single_mistakes``)."""
+    from . import checks
+
+    reference = backward_single_reference if single else backward_reference
+    for index, part in enumerate(GRADIENT_PARTS):
+        shown = _SINGLE_NAMES[index] if single else part
+        checks.check_function(gradient_part(fn, index, name), cases,
+                              gradient_part(reference, index, "the reference"),
+                              name=f"{name} ({shown})", returns="numpy",
+                              mistakes=(backward_single_mistakes if single else
+                                        backward_mistakes)(part))
 
 
 def _dilate(g, stride):
@@ -280,6 +327,11 @@ def _rel(a, b, denominator):
     d = denominator(np.abs(a), np.abs(b))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(d == 0, 0.0, np.abs(a - b) / np.where(d == 0, 1.0, d))
+
+
+def relative_error_reference(a, b):
+    """|a - b| / max(|a|, |b|) elementwise in float64, 0 where a and b are both 0."""
+    return _rel(a, b, np.maximum)
 
 
 def relative_error_mistakes():

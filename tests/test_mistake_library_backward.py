@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from scipy import signal
 
 from convlib import mistake_library as ml
-from convlib.checks import CheckFailed, check_function
+from convlib.checks import CheckFailed
 from convlib.mistakes import MISTAKES
 
 # (N, C_in, H, W), (C_out, kH, kW), stride: non-square, asymmetric kernels, leftover rows
@@ -166,7 +166,9 @@ def test_numerical_gradient_mistakes():
 def torch_backward(x, w, g, stride=1, *, flip=False, batch_first=False, stride_seen=None):
     """A backward pass by autograd with one mistake switched on, as a student might make it."""
     s = stride if stride_seen is None else stride_seen
-    gx, gw, gb = autograd(x[:1] if batch_first else x, w, g[:1] if batch_first else g, stride)
+    gx, gw, gb = autograd(x, w, g, stride)
+    if batch_first:
+        gw, gb = autograd(x[:1], w, g[:1], stride)[1:]
     if stride_seen is not None:
         h, wd = g.shape[2] + w.shape[2] - 1, g.shape[3] + w.shape[3] - 1
         gx = pad_to(autograd(x[:, :, :h, :wd].copy(), w, g, s)[0], x.shape[2:])
@@ -175,28 +177,46 @@ def torch_backward(x, w, g, stride=1, *, flip=False, batch_first=False, stride_s
     return gx, gw, gb
 
 
-@pytest.mark.parametrize("index, wrong, code", [
-    (0, dict(stride_seen=1), "grad_stride_ignored"),
-    (1, dict(flip=True), "grad_flip_added"),
-    (1, dict(batch_first=True), "grad_batch_not_summed"),
-    (2, dict(batch_first=True), "grad_batch_not_summed"),
+@pytest.mark.parametrize("wrong, code", [
+    (dict(stride_seen=1), "grad_stride_ignored"),
+    (dict(flip=True), "grad_flip_added"),
+    (dict(batch_first=True), "grad_batch_not_summed"),
 ])
-def test_a_wrong_backward_is_named_by_its_check(index, wrong, code):
+def test_a_wrong_backward_is_named_by_check_gradients(wrong, code):
     args = layer((2, 3, 9, 8), (3, 3, 2), 2)
-    part = ml.GRADIENT_PARTS[index]
 
     def student(x, w, g, stride=1):
         return torch_backward(x, w, g, stride, **wrong)
 
     with pytest.raises(CheckFailed) as failed:
-        check_function(ml.gradient_part(student, index, "student"), [("a layer", args)],
-                       ml.gradient_part(ml.backward_reference, index, "reference"),
-                       name=f"student ({part})", mistakes=ml.backward_mistakes(part))
+        ml.check_gradients(student, [("a layer", args)], name="student")
     assert failed.value.mistake == code, str(failed.value)
-    right = ml.gradient_part(lambda *a: torch_backward(*a), index, "right")
-    check_function(right, [("a layer", args)],
-                   ml.gradient_part(ml.backward_reference, index, "reference"),
-                   name="right", mistakes=ml.backward_mistakes(part))
+    ml.check_gradients(lambda *a: torch_backward(*a), [("a layer", args)], name="right")
+
+
+def test_a_single_channel_backward_without_the_flip_is_named():
+    def student(X, K, dY):
+        dX = signal.correlate2d(dY, K, mode="full")
+        return dX, signal.correlate2d(X, dY, mode="valid"), dY.sum()
+
+    rng = np.random.default_rng(4)
+    args = (rng.normal(size=(5, 6)), rng.normal(size=(2, 3)), rng.normal(size=(4, 4)))
+    with pytest.raises(CheckFailed) as failed:
+        ml.check_gradients(student, [("an image", args)], name="student", single=True)
+    assert failed.value.mistake == "grad_flip_forgotten", str(failed.value)
+
+
+def test_a_stub_is_not_implemented_and_a_lone_array_is_the_wrong_type():
+    def stub(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed) as failed:
+        ml.backward_results(stub, (), "stub")
+    assert failed.value.mistake == "not_implemented"
+    args = layer((1, 1, 5, 4), (2, 2, 2), 2)
+    with pytest.raises(CheckFailed) as failed:
+        ml.check_gradients(lambda *a: autograd(*a)[0], [("a layer", args)], name="one array")
+    assert failed.value.mistake == "wrong_type"
 
 
 @pytest.mark.parametrize("returned", [None, (1, 2), np.zeros(3)])
