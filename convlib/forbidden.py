@@ -8,7 +8,8 @@ torch's convolutions under every spelling (``F.conv2d``, ``nn.Conv2d``, ``torch.
 allowed: array arithmetic, sums, ``matmul``/``einsum``/``tensordot``, FFTs, and the *window
 helpers* (``F.unfold``, ``Tensor.unfold``, ``sliding_window_view``, ``as_strided``,
 ``convlib.im2col``), except in an exercise whose point is to build the windows (notebook 06's
-``im2col_conv2d``), which forbids ``WINDOW_HELPERS`` too.
+``im2col_conv2d``), which forbids ``WINDOW_HELPERS`` too. The pooling exercises (notebook 08)
+forbid those and ``LIBRARY_POOLING`` (torch's and convlib's pooling) as well.
 
 A policy is a list of glob patterns over dotted names (``fnmatch``, case-sensitive; ``*`` also
 matches dots). A pattern starting with ``!`` allows what it matches; the last matching pattern
@@ -72,14 +73,25 @@ WINDOW_HELPERS = (
     "convlib.sliding_windows",
 )
 
+# Library pooling, for the pooling exercises (notebook 08), which forbid it with the
+# convolutions and window helpers.
+LIBRARY_POOLING = (
+    "torch.*pool*",  # F.max_pool2d, F.avg_pool2d, torch.max_pool2d, adaptive_*, torch.ops.aten.*
+    "torch.*Pool*",  # nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d
+    "convlib.pooling.*",
+    "convlib.max_pool2d*",
+    "convlib.avg_pool2d*",
+)
+
 FORBIDDEN_CONV_CALLS = LIBRARY_CONVOLUTIONS  # the default policy of check_from_scratch
 
-# torch operators hooked at the dispatcher: convolutions (not "convert") and the window helpers.
-TORCH_OPERATOR = re.compile(r"conv(?!ert)|^aten::(im2col|col2im|unfold)$")
+# torch operators hooked at the dispatcher: convolutions (not "convert"), pooling and the window
+# helpers.
+TORCH_OPERATOR = re.compile(r"conv(?!ert)|pool[123]d|^aten::(im2col|col2im|unfold)$")
 
 # The modules whose functions are hooked, and the C extension modules behind them.
 HOOKED_MODULES = ("scipy.signal", "scipy.ndimage", "convlib.conv", "convlib.layers",
-                  "convlib.linear", "convlib.windows")
+                  "convlib.linear", "convlib.windows", "convlib.pooling")
 HOOKED_FUNCTIONS = ("numpy.convolve", "numpy.correlate",
                     "numpy.lib.stride_tricks.sliding_window_view",
                     "numpy.lib.stride_tricks.as_strided")

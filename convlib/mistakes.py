@@ -134,6 +134,52 @@ MISTAKES = {
         "Every entry of your numerical gradient is the same number: nudge ONE entry of x at a "
         "time (x[idx] + h, x[idx] - h), put it back, then move on to the next entry."),
     # 08 pooling and the network
+    "pool_stride_one": Mistake(
+        "stride taken as 1 instead of the window size",
+        "When stride is None it defaults to the window size (kernel_size), not 1: a 2x2 pool "
+        "moves 2 pixels at a time and halves the image. Use stride = kernel_size if stride is "
+        "None else stride."),
+    "pool_padding_ignored": Mistake(
+        "padding left out",
+        "Pad the input by `padding` cells on every side before sliding the window (the output "
+        "size is floor((H + 2p - k) / s) + 1)."),
+    "pool_padded_with_zeros": Mistake(
+        "max pooling padded with zeros instead of -inf",
+        "Max pooling pads with -inf, so a padded cell never wins; with zeros, a window over "
+        "negative values at the border returns 0 (and its gradient is lost in the padding). "
+        "Use np.pad(..., constant_values=-np.inf)."),
+    "avg_padding_excluded": Mistake(
+        "padding left out of the average (torch counts it)",
+        "torch's avg_pool2d counts the zero padding in the mean (count_include_pad=True): "
+        "always divide by k * k, also for windows that overlap the padding."),
+    "sum_not_mean": Mistake(
+        "sum instead of mean over the window",
+        "Your values are k * k times too large: average pooling divides the window's sum by "
+        "the number of cells, k * k."),
+    "pool_channels_mixed": Mistake(
+        "channels mixed (one window spans every channel)",
+        "Pooling works on each channel on its own: Y[n, c] depends only on x[n, c]. Take the "
+        "max or mean over the window's rows and columns only, not over the channel axis."),
+    "max_grad_to_every_tie": Mistake(
+        "gradient sent to every tied maximum (torch: only the first)",
+        "When several inputs of a window tie for the maximum, torch sends the whole gradient "
+        "to the first of them in reading order (row by row); the others get 0."),
+    "max_grad_to_last_tie": Mistake(
+        "gradient sent to the last tied maximum (torch: the first)",
+        "On a tie the gradient goes to the FIRST maximum in reading order: take the first "
+        "index (np.argmax does), or compare with > rather than >= while scanning."),
+    "max_grad_to_whole_window": Mistake(
+        "gradient sent to every input of the window, not only the maximum",
+        "Only the input that won the max affects the output, so only it gets the gradient; "
+        "the other inputs of the window get 0."),
+    "avg_grad_not_divided": Mistake(
+        "average pooling's gradient not divided by k * k",
+        "Each input counts 1 / (k * k) in the mean, so it gets grad_out / (k * k), not the "
+        "whole grad_out."),
+    "grad_overwritten": Mistake(
+        "overlapping windows' gradients overwritten instead of added",
+        "When windows overlap (stride < kernel_size) an input gets gradient from every window "
+        "it is part of: add with +=, do not assign with =."),
     # the generic checks
     "wrong_shape": Mistake(
         "wrong output shape",
