@@ -98,7 +98,7 @@ def regenerate(course, name):
 
 def secret_regions(cell):
     """The parts of an instructor cell that students must never see."""
-    if is_manual_answer(cell):
+    if is_manual_answer(cell) and "### BEGIN SOLUTION" not in cell.source:
         return [cell.source]
     regions, inside = [], None
     for line in cell.source.splitlines():
@@ -115,7 +115,7 @@ def secret_regions(cell):
 
 def public_lines(cell):
     """An instructor cell's lines outside its secret regions."""
-    if is_manual_answer(cell):
+    if is_manual_answer(cell) and "### BEGIN SOLUTION" not in cell.source:
         return set()
     lines, inside = set(), False
     for line in cell.source.splitlines():
@@ -193,7 +193,8 @@ def test_student_notebook_hides_solutions_hidden_tests_and_model_answers(name):
     answers = {grading(c)["grade_id"]: c for c in student.cells if is_manual_answer(c)}
     assert answers, "the student notebook has no manually graded answer cell"
     for grade_id, cell in answers.items():
-        assert cell.source.strip() == TEXT_STUB, (grade_id, cell.source[:200])
+        assert cell.source.count(TEXT_STUB) == 1 + instruction_mentions(cell), \
+            (grade_id, cell.source[:200])
 
 
 @pytest.mark.slow
@@ -311,14 +312,68 @@ def test_widgets_come_before_the_first_graded_test_cell(name):
     assert not late, f"widget cells after the first graded test (cell {first_test}): {late}"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_every_hand_graded_answer_in_the_student_version_has_its_question_above(name):
-    """nbgrader replaces a markdown solution cell whole: a question inside it would vanish."""
-    nb = nbformat.read(student_path(name), as_version=4)
-    answers = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get(
-        "solution") and c.metadata["nbgrader"].get("grade") and c.cell_type == "markdown"]
-    assert answers, "every notebook has a reflection graded by hand"
-    for i in answers:
+# A hand-graded answer is asked for honestly when the student version shows, just above the
+# answer cell, a markdown cell that asks something -- a question mark, or a sentence that starts
+# with one of these imperatives -- and, inside the answer cell, what to write (at least eight
+# words besides the stub). nbgrader replaces a markdown solution cell whole unless its model
+# answer sits between ### BEGIN SOLUTION / ### END SOLUTION: a question or an instruction
+# written there without the markers vanishes.
+IMPERATIVES = ("explain", "describe", "say", "name", "give", "predict", "write", "compare",
+               "justify", "state", "argue")
+ASKS = re.compile(r"\?|(?:^|[.:!]\s+|^\s*(?:\d+\.|[-*])\s+|\*\*\s*)(?:%s)\b"
+                  % "|".join(IMPERATIVES), re.IGNORECASE | re.MULTILINE)
+MIN_INSTRUCTION_WORDS = 8
+
+
+def instruction_mentions(cell):
+    """How often an answer cell's instructions name the stub ("replace YOUR ANSWER HERE")."""
+    return len(re.findall(r"replace " + TEXT_STUB, cell.source))
+
+
+def asks_a_question(source):
+    return bool(ASKS.search(re.sub(r"\$[^$]*\$", "", source)))   # a '?' in LaTeX asks nothing
+
+
+def question_and_instruction_problems(nb):
+    """What a student cannot see about each hand-graded answer in the notebook `nb`."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if not is_manual_answer(cell):
+            continue
+        gid = grading(cell)["grade_id"]
         before = nb.cells[i - 1] if i else None
-        assert before is not None and before.cell_type == "markdown" and "?" in before.source, (
-            name, i, before.source[-200:] if before is not None else None)
+        if before is None or before.cell_type != "markdown" or is_manual_answer(before) \
+                or not asks_a_question(before.source):
+            problems.append(f"{gid}: the cell above asks no question "
+                            f"({before.source[-120:] if before is not None else None!r})")
+        words = re.findall(r"[A-Za-z']+", cell.source.replace(TEXT_STUB, ""))
+        if len(words) < MIN_INSTRUCTION_WORDS:
+            problems.append(f"{gid}: the answer cell says only {cell.source.strip()[:80]!r}, not "
+                            "what to write")
+        if TEXT_STUB not in cell.source.replace("replace " + TEXT_STUB, ""):
+            problems.append(f"{gid}: no {TEXT_STUB!r} line marks where the answer goes")
+    return problems
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_hand_graded_answer_has_its_question_above_and_says_what_to_write(name):
+    """Read in the generated student notebook, the version students get."""
+    nb = read(student_path(name))
+    assert any(is_manual_answer(c) for c in nb.cells), "no reflection graded by hand"
+    problems = question_and_instruction_problems(nb)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_question_rule_is_red_on_the_old_05_whose_questions_vanished():
+    """The student 05 of before the fix (commit a58ac33's parent): both questions sat inside
+    the model answers' cells and the student saw only the stub."""
+    old = subprocess.run(["git", "show", "a58ac33^:notebooks/05_correlation_vs_convolution/"
+                          "05_correlation_vs_convolution.ipynb"], cwd=ROOT, capture_output=True,
+                         text=True)
+    if old.returncode:
+        pytest.skip("the repository's history is not available")
+    problems = question_and_instruction_problems(nbformat.reads(old.stdout, as_version=4))
+    assert [p.split(":")[0] for p in problems if "asks no question" in p] == [
+        "reflection_seed_minus_eight", "reflection_learned_flip"], problems
+    assert asks_a_question("**Explain** why.") and asks_a_question("1. Name a kind of data.")
+    assert not asks_a_question("The kernel explains nothing here.")
