@@ -13,7 +13,7 @@ Public names and signatures:
 - ``animation(kind, X=None, K=None, fps=2, cell=24) -> ConvAnimation``: displays in a notebook
   (an animated GIF embedded as bytes: ``image/gif`` plus an ``<img>`` with a data URL for static
   viewers such as nbconvert's HTML); X and K replace the default input and kernel.
-- ``ConvAnimation`` attributes: ``kind``, ``steps`` (a :class:`convlib.figures.WindowSteps`),
+- ``ConvAnimation`` attributes: ``kind``, ``steps`` (a :class:`convlib.geometry.WindowSteps`),
   ``gif`` (bytes), ``n_frames`` (= number of output positions, one frame each), ``outputs``
   (per frame, the output grid as drawn: numbers so far, NaN after), ``save(path) -> Path``.
 - ``animation_steps(kind, X=None, K=None) -> WindowSteps``: the configuration and its numbers.
@@ -30,8 +30,9 @@ import numpy as np
 from PIL import Image
 
 from .conv import correlate2d
-from .figures import WindowPainter, WindowSteps, window_steps
+from .geometry import WindowSteps, window_steps
 from .layers import conv_transpose2d
+from .render import WindowPainter
 from .shapes import transposed_output_size
 
 __all__ = ["KINDS", "animation", "animation_steps", "save_animation", "ConvAnimation"]
@@ -92,7 +93,7 @@ def animation_steps(kind, X=None, K=None):
     """The window geometry and numbers of one animation kind (see ``KINDS``).
 
     X: input (H, W) and K: kernel (kH, kW) to use instead of the defaults (small integers).
-    Returns a :class:`convlib.figures.WindowSteps`.
+    Returns a :class:`convlib.geometry.WindowSteps`.
     """
     if kind not in _CONFIG:
         raise ValueError(f"unknown animation kind {kind!r}; choose one of {', '.join(KINDS)}")

@@ -10,7 +10,7 @@ kernels reverse.
 
 import numpy as np
 
-__all__ = ["KERNEL_NAMES", "kernel"]
+__all__ = ["KERNEL_NAMES", "kernel", "output_kind"]
 
 KERNEL_NAMES = (
     "identity", "shift_left", "shift_right", "shift_up", "shift_down",
@@ -79,3 +79,28 @@ def kernel(name, size=3, sigma=1.0):
     dr, dc = _SHIFTS.get(name, (0, 0))
     K[c + dr, c + dc] = 1.0
     return K
+
+
+def output_kind(K, bias=0.0, tol=0.02):
+    """Is what ``K`` computes a picture (``'image'``) or a signed response (``'response'``)?
+
+    K: a kernel (kH, kW), or a filter (C, kH, kW) / (1, C, kH, kW) whose output is one map.
+    bias: added to the output (a layer's bias).
+    tol: how close to 1 (or 0) a sum must be (0.02: a kernel typed by hand, 0.11 nine times,
+        counts as a blur).
+
+    A flat region of brightness c comes out as c·sum(K) + bias. When that is c again (the
+    entries sum to 1, no bias) and no channel adds a signed response (a nonzero slice whose
+    entries sum to 0), the output keeps the photo's brightness: it *is* an image (identity,
+    the shifts, the blurs, sharpen, emboss; three thirds of the identity make RGB gray) and is
+    shown in gray, clipped to [0, 1]. Any other kernel, above all those summing to 0 (Sobel,
+    Prewitt, Laplacian: a flat region goes to 0), gives a response, shown on the diverging map
+    centred on zero.
+    """
+    K = np.asarray(K, dtype=float)
+    slices = K.reshape(-1, *K.shape[-2:])
+    sums = slices.sum(axis=(1, 2))
+    adds_response = any(abs(s) <= tol and np.any(k != 0)
+                        for s, k in zip(sums, slices, strict=True))
+    keeps_brightness = abs(float(sums.sum()) - 1.0) <= tol and abs(float(bias)) <= tol
+    return "image" if keeps_brightness and not adds_response else "response"

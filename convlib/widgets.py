@@ -40,17 +40,19 @@ indices no window reaches), ``message`` (None, or why the setting is impossible)
 
 from __future__ import annotations
 
+import functools
 import html
-import io
 import time
 
-import ipywidgets as W
+import ipywidgets as widgets
 import numpy as np
 
+from . import render
 from .conv import correlate2d
-from .figures import DIVERGING_CMAP, WindowPainter, window_steps
-from .kernels import KERNEL_NAMES, kernel
+from .geometry import window_steps
+from .kernels import KERNEL_NAMES, kernel, output_kind
 from .layers import conv2d_nchw
+from .render import WindowPainter
 from .shapes import output_size, stride_leftover
 
 __all__ = ["conv_explorer", "kernel_playground", "channels_view", "ConvExplorer",
@@ -67,23 +69,15 @@ def _explorer_kernel(k):
     return np.random.default_rng(k).integers(0, 3, size=(k, k)).astype(float)
 
 
-def _png(rgb):
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
 # ----------------------------------------------------------------------------- conv explorer
 
-class ConvExplorer(W.VBox):
+class ConvExplorer(widgets.VBox):
     """The convolution explorer; see the module docstring for controls and ``state``."""
 
     def __init__(self, height=7, width=7, kernel_size=3, stride=1, padding=0, dilation=1,
                  padding_mode="zeros"):
         def slider(name, value, lo, hi):
-            return W.IntSlider(value=value, min=lo, max=hi, description=name,
+            return widgets.IntSlider(value=value, min=lo, max=hi, description=name,
                                continuous_update=False)
 
         c = {
@@ -93,17 +87,17 @@ class ConvExplorer(W.VBox):
             "stride": slider("stride", stride, 1, 4),
             "padding": slider("padding", padding, 0, 4),
             "dilation": slider("dilation", dilation, 1, 3),
-            "padding mode": W.Dropdown(options=PADDING_MODES, value=padding_mode,
+            "padding mode": widgets.Dropdown(options=PADDING_MODES, value=padding_mode,
                                        description="padding mode"),
-            "position": W.IntSlider(value=0, min=0, max=0, description="position"),
-            "play": W.Play(value=0, min=0, max=0, interval=700, description="Play"),
+            "position": widgets.IntSlider(value=0, min=0, max=0, description="position"),
+            "play": widgets.Play(value=0, min=0, max=0, interval=700, description="Play"),
         }
         c["padding mode"].style.description_width = "initial"
-        W.jslink((c["play"], "value"), (c["position"], "value"))
+        widgets.jslink((c["play"], "value"), (c["position"], "value"))
         self.controls = c
-        self.formula = W.HTML()
-        self.info = W.HTML()
-        self.image = W.Image(format="png")
+        self.formula = widgets.HTML()
+        self.info = widgets.HTML()
+        self.image = widgets.Image(format="png")
         self.state = {}
         self._painter = None
         self._busy = False
@@ -112,10 +106,10 @@ class ConvExplorer(W.VBox):
             c[name].observe(self._on_geometry, names="value")
         c["position"].observe(self._on_position, names="value")
         super().__init__([
-            W.HBox([W.VBox([c["height"], c["width"], c["kernel"]]),
-                    W.VBox([c["stride"], c["padding"], c["dilation"]]),
-                    W.VBox([c["padding mode"]])]),
-            W.HBox([c["play"], c["position"]]),
+            widgets.HBox([widgets.VBox([c["height"], c["width"], c["kernel"]]),
+                          widgets.VBox([c["stride"], c["padding"], c["dilation"]]),
+                          widgets.VBox([c["padding mode"]])]),
+            widgets.HBox([c["play"], c["position"]]),
             self.formula, self.image, self.info,
         ])
         self.redraw()
@@ -134,11 +128,11 @@ class ConvExplorer(W.VBox):
         """Recompute everything from the controls and redraw (also called by every control)."""
         start = time.perf_counter()
         c = self.controls
-        H, Wd, k = c["height"].value, c["width"].value, c["kernel"].value
+        H, W, k = c["height"].value, c["width"].value, c["kernel"].value
         s, p, d = c["stride"].value, c["padding"].value, c["dilation"].value
         mode = c["padding mode"].value
-        X, K = _BASE[:H, :Wd].copy(), _explorer_kernel(k)
-        self.state = {"input_shape": (H, Wd), "kernel_shape": (k, k), "stride": s, "padding": p,
+        X, K = _BASE[:H, :W].copy(), _explorer_kernel(k)
+        self.state = {"input_shape": (H, W), "kernel_shape": (k, k), "stride": s, "padding": p,
                       "dilation": d, "padding_mode": mode, "X": X, "K": K, "message": None,
                       "output_shape": None, "position": None, "window": None}
         try:
@@ -190,16 +184,16 @@ class ConvExplorer(W.VBox):
 
     def _write_formula(self, steps):
         st = self.state
-        (H, Wd), k, s, p, d = st["input_shape"], st["kernel_shape"][0], st["stride"], \
+        (H, W), k, s, p, d = st["input_shape"], st["kernel_shape"][0], st["stride"], \
             st["padding"], st["dilation"]
         h_out = output_size(H, k, s, p, d)
-        w_out = output_size(Wd, k, s, p, d)
+        w_out = output_size(W, k, s, p, d)
         lines = [f"<b>output size: {h_out} x {w_out}</b>"]
-        for name, n, o in (("H", H, h_out), ("W", Wd, w_out)):
+        for name, n, o in (("H", H, h_out), ("W", W, w_out)):
             lines.append(f"{name}_out = floor(({name} + 2P − D(K − 1) − 1) / S) + 1 = "
                          f"floor(({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}) + 1 = {o}")
         rows_left = stride_leftover(H, k, s, p, d)
-        cols_left = stride_leftover(Wd, k, s, p, d)
+        cols_left = stride_leftover(W, k, s, p, d)
         if rows_left or cols_left:
             parts = []
             if rows_left:
@@ -258,32 +252,7 @@ def conv_explorer(height=7, width=7, kernel_size=3, stride=1, padding=0, dilatio
 
 # ----------------------------------------------------------------------------- kernel playground
 
-def _colour_map(Y, vmax):
-    import matplotlib
-
-    cmap = matplotlib.colormaps[DIVERGING_CMAP]
-    return (cmap(0.5 + 0.5 * np.asarray(Y) / vmax)[..., :3] * 255 + 0.5).astype(np.uint8)
-
-
-def _side_by_side(images, scale=2, gap=12):
-    """Pictures (h, w, 3) uint8 enlarged ``scale`` times (nearest) and placed in a row."""
-    big = [np.repeat(np.repeat(im, scale, axis=0), scale, axis=1) for im in images]
-    height = max(b.shape[0] for b in big)
-    width = sum(b.shape[1] for b in big) + gap * (len(big) - 1)
-    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
-    x = 0
-    for b in big:
-        canvas[:b.shape[0], x:x + b.shape[1]] = b
-        x += b.shape[1] + gap
-    return canvas
-
-
-def _colour_bar(height, vmax_label_width=16):
-    ramp = np.linspace(1.0, -1.0, height)[:, None] * np.ones((1, vmax_label_width))
-    return _colour_map(ramp, 1.0)
-
-
-class KernelPlayground(W.VBox):
+class KernelPlayground(widgets.VBox):
     """Kernel playground; see the module docstring for controls and ``state``."""
 
     def __init__(self, image=None, kernel_name="sobel_x"):
@@ -297,19 +266,20 @@ class KernelPlayground(W.VBox):
             raise ValueError(f"unknown kernel {kernel_name!r}; choose one of "
                              f"{', '.join(KERNEL_NAMES)}")
         c = {
-            "kernel": W.Dropdown(options=list(KERNEL_NAMES) + ["custom"], value=kernel_name,
-                                 description="kernel"),
-            "padding mode": W.Dropdown(options=list(PADDING_MODES) + ["valid"], value="zeros",
-                                       description="padding mode"),
+            "kernel": widgets.Dropdown(options=list(KERNEL_NAMES) + ["custom"],
+                                       value=kernel_name, description="kernel"),
+            "padding mode": widgets.Dropdown(options=list(PADDING_MODES) + ["valid"],
+                                             value="zeros", description="padding mode"),
         }
         c["padding mode"].style.description_width = "initial"
-        self.values = [W.FloatText(value=0.0, step=0.5, layout=W.Layout(width="70px"))
+        self.values = [widgets.FloatText(value=0.0, step=0.5,
+                                         layout=widgets.Layout(width="70px"))
                        for _ in range(9)]
         for n, box in enumerate(self.values):
             c[f"k{n // 3}{n % 3}"] = box
         self.controls = c
-        self.label = W.HTML()
-        self.image = W.Image(format="png")
+        self.label = widgets.HTML()
+        self.image = widgets.Image(format="png")
         self.state = {}
         self._busy = False
         self._fill_boxes(kernel(kernel_name, size=3))
@@ -317,8 +287,9 @@ class KernelPlayground(W.VBox):
         c["padding mode"].observe(lambda change: self.redraw(), names="value")
         for box in self.values:
             box.observe(self._on_value, names="value")
-        grid = W.GridBox(self.values, layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
-        super().__init__([W.HBox([W.VBox([c["kernel"], c["padding mode"]]), grid]),
+        grid = widgets.GridBox(self.values,
+                               layout=widgets.Layout(grid_template_columns="repeat(3, 75px)"))
+        super().__init__([widgets.HBox([widgets.VBox([c["kernel"], c["padding mode"]]), grid]),
                           self.label, self.image])
         self.redraw()
 
@@ -347,7 +318,9 @@ class KernelPlayground(W.VBox):
         self.redraw()
 
     def redraw(self):
-        """Recompute the feature map from the controls and redraw."""
+        """Recompute the feature map from the controls and redraw: in gray (clipped to [0, 1])
+        when the kernel's output is a picture, on the diverging map centred on zero when it is
+        a signed response (``convlib.kernels.output_kind`` decides, for edited kernels too)."""
         start = time.perf_counter()
         name = self.controls["kernel"].value
         mode = self.controls["padding mode"].value
@@ -356,20 +329,31 @@ class KernelPlayground(W.VBox):
             Y = np.asarray(correlate2d(self.X, K, padding="valid"))
         else:
             Y = np.asarray(correlate2d(self.X, K, padding="same", padding_mode=mode))
+        kind = output_kind(K)
         lo, hi = float(np.min(Y)), float(np.max(Y))
-        vmax = max(abs(lo), abs(hi)) or 1.0
-        gray = (np.clip(self.X, 0, 1)[..., None] * np.ones(3) * 255 + 0.5).astype(np.uint8)
-        fmap = _colour_map(Y, vmax)
-        picture = _side_by_side([gray, fmap, _colour_bar(Y.shape[0], 8)])
-        png = _png(picture)
+        vmax = render.symmetric_limit(Y)
+        input_label, output_label = render.label(self.X, "image"), render.label(Y, kind)
+        panels = [render.titled(render.enlarge(render.gray(self.X), 2),
+                                caption=f"input\n{input_label}"),
+                  render.titled(render.enlarge(render.colourise(Y, kind, vmax), 2),
+                                caption=f"output\n{output_label}"),
+                  render.colour_bar(2 * Y.shape[0], kind, vmax)]
+        offsets = render.row_offsets(panels)
+        png = render.png(render.side_by_side(panels))
         self.image.value = png
+        colours = (f"blue −{vmax:.2f}, white 0, red +{vmax:.2f}" if kind == "response"
+                   else "black 0, white 1")
         self.label.value = (
             f"kernel: <b>{html.escape(name)}</b> | feature map min {lo:.2f}, max {hi:.2f} | "
             f"{'valid (no padding)' if mode == 'valid' else f'{mode} padding'}, "
-            f"{Y.shape[0]} x {Y.shape[1]} | colours: blue −{vmax:.2f}, white 0, "
-            f"red +{vmax:.2f} (left: input, right: feature map)")
+            f"{Y.shape[0]} x {Y.shape[1]} | entries sum to {K.sum():.2f}, so the output is "
+            f"{'a picture' if kind == 'image' else 'a signed response'}: "
+            f"<b>{html.escape(output_label)}</b> ({colours})")
         self.state = {"kernel_name": name, "K": K, "padding_mode": mode, "feature_map": Y,
+                      "kind": kind, "output_label": output_label, "input_label": input_label,
                       "min": lo, "max": hi, "vmax": vmax, "png": png,
+                      "panels": {"input": (offsets[0], 0), "output": (offsets[1], 0),
+                                 "colour bar": (offsets[2], 0)},
                       "redraw_seconds": time.perf_counter() - start}
 
 
@@ -386,7 +370,10 @@ def kernel_playground(image=None, kernel="sobel_x"):
 
 # ----------------------------------------------------------------------------- channels view
 
-class ChannelsView(W.VBox):
+COLOURS = ("red", "green", "blue")
+
+
+class ChannelsView(widgets.VBox):
     """R, G, B channels, one kernel each, the responses, and their sum plus bias."""
 
     def __init__(self, image_rgb=None, kernels=("sobel_x", "sobel_x", "sobel_x"), bias=0.0):
@@ -396,31 +383,27 @@ class ChannelsView(W.VBox):
         if rgb.ndim != 3 or rgb.shape[-1] != 3:
             raise ValueError(f"channels_view needs an RGB image (H, W, 3), got shape {rgb.shape}")
         self.rgb = rgb
+        self._top = None
         c = {}
-        for colour, name in zip(("red", "green", "blue"), kernels, strict=True):
-            c[f"{colour} kernel"] = W.Dropdown(options=KERNEL_NAMES, value=name,
-                                               description=f"{colour} kernel")
+        for colour, name in zip(COLOURS, kernels, strict=True):
+            c[f"{colour} kernel"] = widgets.Dropdown(options=KERNEL_NAMES, value=name,
+                                                     description=f"{colour} kernel")
             c[f"{colour} kernel"].style.description_width = "initial"
-        c["bias"] = W.FloatSlider(value=bias, min=-2.0, max=2.0, step=0.1, description="bias",
-                                  continuous_update=False)
+        c["bias"] = widgets.FloatSlider(value=bias, min=-2.0, max=2.0, step=0.1,
+                                        description="bias", continuous_update=False)
         self.controls = c
-        self.label = W.HTML()
-        self.image = W.Image(format="png")
+        self.label = widgets.HTML()
+        self.image = widgets.Image(format="png")
         self.state = {}
         for w in c.values():
             w.observe(lambda change: self.redraw(), names="value")
-        super().__init__([W.HBox(list(c.values())), self.label, self.image])
+        super().__init__([widgets.HBox(list(c.values())), self.label, self.image])
         self.redraw()
 
     def redraw(self):
         """Recompute responses and their sum from the controls and redraw."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        from .figures import show_grid
-
         start = time.perf_counter()
-        names = [self.controls[f"{c} kernel"].value for c in ("red", "green", "blue")]
+        names = [self.controls[f"{c} kernel"].value for c in COLOURS]
         bias = float(self.controls["bias"].value)
         x = np.moveaxis(self.rgb, -1, 0)  # (3, H, W)
         weight = np.stack([kernel(n, size=3) for n in names])[None]  # (1, 3, 3, 3)
@@ -428,35 +411,10 @@ class ChannelsView(W.VBox):
                               for ch in range(3)])
         layer = np.asarray(conv2d_nchw(x, weight, np.array([bias]), padding="same"))[0]
         total = responses.sum(axis=0) + bias
-
-        fig = Figure(figsize=(9.6, 7.2), dpi=72)
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(3, 4)
-        # responses share one symmetric scale; the sum (about 3x larger) gets its own
-        vmax = float(np.max(np.abs(responses))) or 1.0
-        vmax_out = float(np.max(np.abs(layer))) or 1.0
-        for ch, (colour, cmap) in enumerate(zip(("red", "green", "blue"),
-                                                ("Reds_r", "Greens_r", "Blues_r"), strict=True)):
-            axes[0, ch].imshow(x[ch], cmap=cmap, vmin=0, vmax=1)
-            axes[0, ch].set_title(f"{colour} channel", fontsize=10)
-            show_grid(weight[0, ch], ax=axes[1, ch], title=f"{colour} kernel: {names[ch]}")
-            im_r = axes[2, ch].imshow(responses[ch], cmap=DIVERGING_CMAP, vmin=-vmax, vmax=vmax)
-            axes[2, ch].set_title(f"{colour} response", fontsize=10)
-        fig.colorbar(im_r, ax=axes[2, 2], fraction=0.046, pad=0.04)
-        axes[0, 3].imshow(np.clip(self.rgb, 0, 1))
-        axes[0, 3].set_title("RGB input", fontsize=10)
-        axes[1, 3].axis("off")
-        axes[1, 3].text(0.5, 0.5, f"sum of the 3\nresponses\n+ bias {bias:+.1f}\n↓",
-                        ha="center", va="center", fontsize=11, transform=axes[1, 3].transAxes)
-        im = axes[2, 3].imshow(layer, cmap=DIVERGING_CMAP, vmin=-vmax_out, vmax=vmax_out)
-        axes[2, 3].set_title("output = sum + bias", fontsize=10)
-        fig.colorbar(im, ax=axes[2, 3], fraction=0.046, pad=0.04)
-        for ax in axes.ravel():
-            ax.set_xticks([])
-            ax.set_yticks([])
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        png = buf.getvalue()
+        kinds = [output_kind(weight[0, ch]) for ch in range(3)]
+        out_kind = output_kind(weight, bias)
+        picture = self._draw(x, names, bias, responses, kinds, layer, out_kind)
+        png = render.png(picture)
         self.image.value = png
         matches = bool(np.allclose(total, layer))
         self.label.value = (
@@ -465,8 +423,49 @@ class ChannelsView(W.VBox):
             f"+ bias {'equals' if matches else 'DIFFERS FROM'} conv2d_nchw")
         self.state = {"kernel_names": names, "weight": weight, "bias": bias, "channels": x,
                       "responses": responses, "sum_plus_bias": total, "output": layer,
-                      "matches_layer": matches, "png": png,
+                      "response_kinds": kinds, "output_kind": out_kind,
+                      "matches_layer": matches, "png": png, "size": picture.shape[:2],
                       "redraw_seconds": time.perf_counter() - start}
+
+    def _draw(self, x, names, bias, responses, kinds, layer, out_kind):
+        """Three rows: the channels and the RGB input; the kernels; the responses and the
+        output. Responses that are signed share one scale; the output (about 3x larger) has
+        its own, with a colour bar. What never changes (the top row, each kernel's grid) is
+        drawn once."""
+        if self._top is None:
+            self._top = [render.titled(render.enlarge(render.tint(x[ch], colour), 2),
+                                       title=f"{colour} channel")
+                         for ch, colour in enumerate(COLOURS)]
+            self._top.append(render.titled(render.enlarge(render.colour_image(self.rgb), 2),
+                                           title="RGB input"))
+        middle = [_kernel_panel(colour, name) for colour, name in zip(COLOURS, names,
+                                                                      strict=True)]
+        middle.append(render.titled(np.full((1, 1, 3), 255, np.uint8),
+                                    title=f"sum of the 3 responses\n+ bias {bias:+.1f}\n↓"))
+        signed = [r for r, k in zip(responses, kinds, strict=True) if k == "response"]
+        vmax = render.symmetric_limit(np.stack(signed)) if signed else 1.0
+        bottom = []
+        for ch, colour in enumerate(COLOURS):
+            caption = render.label(responses[ch], kinds[ch])
+            if kinds[ch] == "response":
+                caption += f"\n±{vmax:.2f}, shared by the responses"
+            bottom.append(render.titled(
+                render.enlarge(render.colourise(responses[ch], kinds[ch], vmax), 2),
+                title=f"{colour} response", caption=caption))
+        out_vmax = render.symmetric_limit(layer)
+        output = render.enlarge(render.colourise(layer, out_kind, out_vmax), 2)
+        bar = render.colour_bar(output.shape[0], out_kind, out_vmax)
+        bottom.append(render.titled(render.side_by_side([output, bar], gap=4),
+                                    title="output = sum + bias",
+                                    caption=render.label(layer, out_kind)))
+        width = max(p.shape[1] for p in self._top + middle + bottom)
+        return render.stack([render.side_by_side(row, gap=12, cell_width=width)
+                             for row in (self._top, middle, bottom)], gap=12)
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_panel(colour, name):
+    return render.titled(render.grid(kernel(name, size=3)), title=f"{colour} kernel:\n{name}")
 
 
 def channels_view(image_rgb=None):
@@ -475,6 +474,8 @@ def channels_view(image_rgb=None):
     image_rgb: (H, W, 3) in [0, 1]; default ``convlib.images.photo_rgb((96, 82))``.
     Returns a :class:`ChannelsView` with ``controls`` (``red kernel``, ``green kernel``,
     ``blue kernel``, ``bias``), ``label``, ``image``, ``state`` and ``redraw()``; ``state``
-    holds ``responses`` (3, H, W), ``sum_plus_bias`` and ``output`` (= conv2d_nchw, (H, W)).
+    holds ``responses`` (3, H, W), ``sum_plus_bias`` and ``output`` (= conv2d_nchw, (H, W)),
+    ``response_kinds`` and ``output_kind`` (``'image'`` or ``'response'``, by
+    ``convlib.kernels.output_kind``: how each panel is coloured and labelled).
     """
     return ChannelsView(image_rgb)

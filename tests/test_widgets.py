@@ -3,6 +3,7 @@ compare with torch."""
 
 import io
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from convlib import widgets
+from convlib import figures, render, widgets
 from convlib.images import photo
 from convlib.kernels import KERNEL_NAMES, kernel
 
@@ -209,8 +210,8 @@ def test_playground_feature_map_uses_a_diverging_map_centred_on_zero():
     assert Y.min() < 0 < Y.max()
     assert w.state["vmax"] == pytest.approx(max(-Y.min(), Y.max()))
     image = np.asarray(Image.open(io.BytesIO(w.state["png"])).convert("RGB")).astype(int)
-    left = 2 * 10 + 12  # input drawn twice as large, then a 12-pixel gap
-    fmap = image[:20, left:left + 20]
+    left, top = w.state["panels"]["output"]  # the feature map, drawn twice as large
+    fmap = image[top:top + 20, left:left + 20]
     def pixel(i, j):
         return fmap[2 * i, 2 * j]
     zero = np.argwhere(Y == 0)[0]
@@ -221,6 +222,67 @@ def test_playground_feature_map_uses_a_diverging_map_centred_on_zero():
     assert r > 100 and r > b + 50  # red
     r, g, b = pixel(*neg)
     assert b > r + 30  # blue: negatives are visible, not clamped to the zero colour
+
+
+def _output_panel(w):
+    """The feature map as drawn: (H, W, 3) pixels, one per value (the picture is 2x)."""
+    image = np.asarray(Image.open(io.BytesIO(w.state["png"])).convert("RGB")).astype(int)
+    left, top = w.state["panels"]["output"]
+    H, W = w.state["feature_map"].shape
+    return image[top:top + 2 * H:2, left:left + 2 * W:2]
+
+
+@pytest.mark.parametrize("name", ["identity", "shift_right", "box_blur", "gaussian_blur",
+                                  "sharpen"])
+def test_playground_shows_a_picture_kernel_in_gray_clipped_and_says_so(name):
+    w = widgets.kernel_playground(kernel=name)
+    Y = torch_correlate(photo((150, 128)), kernel(name), 1, 1)
+    assert w.state["kind"] == "image"
+    drawn = _output_panel(w)
+    assert (drawn[..., 0] == drawn[..., 1]).all() and (drawn[..., 1] == drawn[..., 2]).all()
+    # gray level = the clipped value (within rounding of values exactly half-way)
+    np.testing.assert_allclose(drawn[..., 0], np.clip(Y, 0, 1) * 255, atol=0.5 + 1e-6)
+    overshoots = Y.min() < 0 or Y.max() > 1  # sharpen does; identity and the blurs do not
+    assert overshoots == (name == "sharpen")
+    expected = figures.CLIPPED_LABEL if overshoots else figures.IMAGE_LABEL
+    assert w.state["output_label"] == expected
+    assert f"<b>{expected}</b>" in w.label.value and "a picture" in w.label.value
+
+
+@pytest.mark.parametrize("name", ["laplacian", "sobel_x", "sobel_y", "prewitt_x", "prewitt_y"])
+def test_playground_shows_a_zero_sum_kernel_as_a_signed_response(name):
+    w = widgets.kernel_playground(kernel=name)
+    Y = w.state["feature_map"]
+    assert w.state["kind"] == "response"
+    assert w.state["output_label"] == figures.RESPONSE_LABEL
+    assert f"<b>{figures.RESPONSE_LABEL}</b>" in w.label.value
+    drawn = _output_panel(w)
+    vmax = np.abs(Y).max()
+    for value, (i, j) in ((0.0, np.argwhere(np.abs(Y) < 1e-12)[0]),
+                          (Y.max(), np.unravel_index(np.argmax(Y), Y.shape)),
+                          (Y.min(), np.unravel_index(np.argmin(Y), Y.shape))):
+        expected = np.array(matplotlib.colormaps["RdBu_r"](0.5 + 0.5 * value / vmax)[:3]) * 255
+        np.testing.assert_allclose(drawn[i, j], expected, atol=4)
+
+
+def test_playground_applies_the_rule_to_an_edited_kernel():
+    w = widgets.kernel_playground(kernel="laplacian")
+    assert w.state["kind"] == "response"
+    w.controls["k11"].value = -3.0  # laplacian + identity: sums to 1, keeps the brightness
+    assert w.controls["kernel"].value == "custom" and w.state["kind"] == "image"
+    assert "entries sum to 1.00" in w.label.value
+    for box in w.values:  # a box blur typed by hand: 0.11 nine times sums to 0.99
+        box.value = 0.11
+    assert w.state["kind"] == "image"
+    w.controls["k00"].value = -0.88  # now the entries sum to 0
+    assert w.state["kind"] == "response" and figures.RESPONSE_LABEL in w.label.value
+    w.controls["kernel"].value = "identity"  # back to a named kernel: a picture again
+    assert w.state["kind"] == "image" and w.state["output_label"] == figures.IMAGE_LABEL
+
+
+def test_playground_input_is_labelled_as_an_image():
+    w = widgets.kernel_playground()
+    assert w.state["input_label"] == figures.IMAGE_LABEL
 
 
 def test_playground_refuses_a_colour_image_with_advice():
@@ -250,3 +312,47 @@ def test_channels_view_sum_plus_bias_equals_torch_conv2d():
             atol=1e-12)
     assert "equals conv2d_nchw" in w.label.value
     assert w.state["png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_channels_view_colours_each_panel_by_the_kernel_rule():
+    w = widgets.channels_view(np.random.default_rng(3).uniform(size=(12, 10, 3)))
+    w.controls["green kernel"].value = "box_blur"
+    assert w.state["response_kinds"] == ["response", "image", "response"]
+    # a blur plus two edge detectors adds signed responses: the output is not a picture
+    assert w.state["output_kind"] == "response"
+    for colour in ("red", "green", "blue"):
+        w.controls[f"{colour} kernel"].value = "laplacian"
+    assert w.state["response_kinds"] == ["response"] * 3
+
+
+def test_channels_view_draws_without_matplotlib_figures(monkeypatch):
+    from matplotlib.figure import Figure
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the channels view drew a matplotlib figure")
+
+    monkeypatch.setattr(Figure, "savefig", refuse)
+    monkeypatch.setattr(Figure, "__init__", refuse)
+    w = widgets.channels_view(np.random.default_rng(4).uniform(size=(12, 10, 3)))
+    w.controls["bias"].value = 0.5
+    picture = np.asarray(Image.open(io.BytesIO(w.state["png"])).convert("RGB"))
+    assert picture.shape[:2] == w.state["size"]
+
+
+def test_channels_view_draws_the_red_channel_in_red():
+    rgb = np.random.default_rng(5).uniform(size=(12, 10, 3))
+    w = widgets.channels_view(rgb)
+    picture = np.asarray(Image.open(io.BytesIO(w.state["png"])).convert("RGB")).astype(int)
+    # the red channel is the top-left picture, 2x, below its title: find its first row
+    rows = np.nonzero((picture[:, :20, 1] == 0) & (picture[:, :20, 2] == 0)
+                      & (picture[:, :20, 0] > 0))[0]
+    top = rows[0]
+    drawn = picture[top:top + 24:2, 0:20:2]
+    np.testing.assert_array_equal(drawn[..., 0], np.rint(rgb[..., 0] * 255))
+    assert (drawn[..., 1:] == 0).all()
+
+
+def test_widgets_use_the_renderer_labels():
+    assert figures.IMAGE_LABEL is render.IMAGE_LABEL
+    assert figures.CLIPPED_LABEL is render.CLIPPED_LABEL
+    assert figures.RESPONSE_LABEL is render.RESPONSE_LABEL
