@@ -22,9 +22,26 @@ from tests.fixtures import submissions as S
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 A = S.ASSIGNMENT
-HIDDEN_MARKERS = ("secret_sizes_7f3a", "BEGIN HIDDEN TESTS", "assert tuple(output_size)")
 LIMITS = Limits(call_timeout=5, notebook_timeout=40, memory_bytes=768 * 2**20)
 AUTO_POINTS = sum(S.FIXTURE_TESTS.values())
+
+
+def hidden_markers(course):
+    """The lines of the fixture's hidden tests that its released version does not show (read from
+    the course's source notebook, so the check follows the fixture when it changes)."""
+    import nbformat
+
+    from autograder.grade_cells import hidden_lines
+    source = nbformat.read(course / "source" / A / f"{A}.ipynb", as_version=4)
+    released = S.released_notebook(course)
+    visible = "\n".join(c.source for c in released.cells)
+    markers = {"BEGIN HIDDEN TESTS"}
+    for cell in source.cells:
+        lines = cell.source.split("\n")
+        markers |= {lines[n - 1].strip() for n in hidden_lines(cell.source)
+                    if len(lines[n - 1].strip()) > 12 and lines[n - 1].strip() not in visible}
+    assert len(markers) >= 3, markers  # the fixture has hidden tests to look for
+    return tuple(sorted(markers))
 
 
 def student_of(name):
@@ -47,7 +64,8 @@ def graded(tmp_path_factory):
     elapsed = time.monotonic() - start
     time.sleep(4)  # let a detached attacker's delayed write happen, if it could
     by_student = {r["student"]: r for r in results}
-    return {"course": course, "results": by_student, "canary": canary, "elapsed": elapsed}
+    return {"course": course, "results": by_student, "canary": canary, "elapsed": elapsed,
+            "hidden": hidden_markers(course)}
 
 
 def result(graded, name):
@@ -88,15 +106,20 @@ def test_attacks_gain_nothing_and_carry_their_flags(graded, name):
         assert auto_score(r) <= auto_score(result(graded, variant.baseline)), r["cells"]
     elif variant.expect == "full":
         assert auto_score(r) == AUTO_POINTS
-    else:
+    else:  # "partial": it loses points, and every lost point is explained
+        assert variant.expect == "partial", variant.expect
         assert auto_score(r) < AUTO_POINTS
+        for cell in r["cells"]:
+            if cell["status"] != "manual" and cell["points"] < cell["max_points"]:
+                assert cell["status"] in ("failed", "error", "timeout", "forbidden"), cell
+                assert cell["message"], cell
     if variant.mistake:
         assert variant.mistake in {c["mistake"] for c in r["cells"]}
     assert set(variant.flags) <= set(r["flags"]), r["flags"]
     # Code that could switch off the record of library calls is itself flagged, and then the
     # from-scratch exercise cannot score: an attack may carry these two flags on top.
     extra = set(r["flags"]) - set(variant.flags) - set(variant.may_flag)
-    assert not extra - {"tampered", "forbidden_call"} or variant.edit, r["flags"]
+    assert not extra - {"tampered", "forbidden_call"}, r["flags"]
 
 
 def test_forbidden_calls_are_named_and_the_whole_exercise_scores_zero(graded):
@@ -166,7 +189,7 @@ def test_a_submission_cannot_read_the_course_sources_into_its_feedback(graded):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert f"{course}/gradebook.db False" in printed and f"{course}/source False" in printed
-    for marker in HIDDEN_MARKERS + ("BEGIN SOLUTION", '"nbgrader"', "grade_id"):
+    for marker in graded["hidden"] + ("BEGIN SOLUTION", '"nbgrader"', "grade_id"):
         assert marker not in printed
 
 
@@ -174,7 +197,7 @@ def test_no_autograded_file_contains_hidden_test_source(graded):
     for path in (graded["course"] / "autograded").rglob("*"):
         if path.is_file():
             text = path.read_text(errors="replace")
-            for marker in HIDDEN_MARKERS:
+            for marker in graded["hidden"]:
                 assert marker not in text, (path, marker)
 
 
@@ -222,7 +245,7 @@ def test_feedback_html_shows_the_message_but_no_hidden_test(graded):
                    capture_output=True, timeout=300)
     html = (course / "feedback" / student_of("kernel_flipped") / A / f"{A}.html").read_text()
     assert "kernel-flipped" in html or "kernel_flipped" in html or "flipped" in html
-    for marker in HIDDEN_MARKERS:
+    for marker in graded["hidden"]:
         assert marker not in html
 
 
