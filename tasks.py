@@ -13,6 +13,7 @@ pinned (TORCH_SPEC overrides it, e.g. TORCH_SPEC="torch==2.5.1" on another machi
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".setup-stamp"
 TORCH_SPEC = os.environ.get("TORCH_SPEC", "torch==2.13.0")
+PROXY = VENV / "node_modules" / ".bin" / "configurable-http-proxy"
+PROXY_SPEC = "configurable-http-proxy@5"
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()) if (
     ROOT / "solutions").is_dir() else []
 
@@ -34,7 +37,14 @@ def run(*cmd, **kwargs):
 
 
 def setup():
-    """Create .venv and install the pinned torch and the course; skip if nothing changed."""
+    """Create .venv and install the pinned torch, the course and JupyterHub's proxy; skip what
+    is already there."""
+    python_packages()
+    http_proxy()
+
+
+def python_packages():
+    """The venv with the pinned torch and the course (dev extras); skip if nothing changed."""
     recipe = (ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode()
     wanted = hashlib.sha256(recipe).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
@@ -46,6 +56,19 @@ def setup():
     run(*pip, TORCH_SPEC)  # first, so the range in pyproject.toml is already met by the CPU build
     run(*pip, "-e", f"{ROOT}[dev]")
     STAMP.write_text(wanted)
+
+
+def http_proxy():
+    """configurable-http-proxy, which JupyterHub runs in front of the users' servers
+    (deploy/jupyterhub/, tests/test_jupyterhub.py), from npm into .venv/node_modules."""
+    if PROXY.exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:  # the hub test then fails under CI and skips elsewhere, saying why
+        print("npm not found: configurable-http-proxy (for JupyterHub) not installed", flush=True)
+        return
+    run(npm, "install", "--prefix", VENV, "--no-audit", "--no-fund", "--loglevel=error",
+        PROXY_SPEC)
 
 
 def jupyter_env(tmp):
