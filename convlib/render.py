@@ -22,7 +22,8 @@ Public names and signatures (pictures are (h, w, 3) uint8 arrays):
   their numbers; ``draw_grid(...)`` the same into a Pillow drawing (used by ``WindowPainter``).
 - ``enlarge(rgb, scale)``, ``side_by_side(pictures, gap=12, cell_width=None)`` (and
   ``row_offsets``: where each picture went), ``stack(pictures, gap=8)``,
-  ``titled(rgb, title='', caption='')``, ``colour_bar(height, kind, vmax=1.0)``,
+  ``titled(rgb, title='', caption='')`` (``text_block(text)``: text as a picture),
+  ``colour_bar(height, kind, vmax=1.0)``,
   ``png(rgb) -> bytes``.
 - ``WindowPainter(steps, cell=26)``: the sliding window of a ``geometry.WindowSteps`` (padded
   input with the window, kernel, output filling in); ``.show(p)`` returns self, then ``.image``,
@@ -40,7 +41,7 @@ import numpy as np
 __all__ = ["KINDS", "IMAGE_LABEL", "CLIPPED_LABEL", "RESPONSE_LABEL", "DIVERGING_CMAP",
            "GRAY_LUT", "DIVERGING_LUT", "COLOURS", "label", "symmetric_limit", "gray",
            "diverging", "colourise", "colour_image", "tint", "grid", "draw_grid", "enlarge",
-           "side_by_side", "row_offsets", "stack", "titled", "colour_bar", "png",
+           "side_by_side", "row_offsets", "stack", "titled", "text_block", "colour_bar", "png",
            "WindowPainter", "format_number", "text_colour", "font"]
 
 KINDS = ("image", "response")
@@ -246,26 +247,23 @@ def stack(pictures, gap=8):
 def titled(rgb, title="", caption="", size=12):
     """The picture with ``title`` above it and ``caption`` (e.g. its ``label``) below it; each
     may have several lines. The picture keeps its top-left corner when there is no title."""
+    above, below = text_block(title, size), text_block(caption, size)
+    return stack([p for p in (above, rgb, below) if p.shape[0]], gap=0)
+
+
+@functools.lru_cache(maxsize=256)
+def text_block(text, size=12):
+    """Lines of black text on white as a picture (0 rows for no text); cached, as widgets
+    write the same titles at every redraw. Do not write into the array returned."""
     from PIL import Image, ImageDraw
 
+    if not text:
+        return np.full((0, 1, 3), 255, dtype=np.uint8)
     f = font(size)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-
-    def box(text):
-        if not text:
-            return 0, 0
-        left, top, right, bottom = measure.multiline_textbbox((0, 0), text, font=f, spacing=2)
-        return right + 1, bottom + 4
-
-    (tw, th), (cw, ch) = box(title), box(caption)
-    h, w = rgb.shape[:2]
-    img = Image.new("RGB", (max(w, tw, cw), th + h + ch), "white")
-    img.paste(Image.fromarray(np.ascontiguousarray(rgb)), (0, th))
-    draw = ImageDraw.Draw(img)
-    if title:
-        draw.multiline_text((0, 0), title, fill="black", font=f, spacing=2)
-    if caption:
-        draw.multiline_text((0, th + h + 3), caption, fill="black", font=f, spacing=2)
+    _, _, right, bottom = measure.multiline_textbbox((0, 0), text, font=f, spacing=2)
+    img = Image.new("RGB", (right + 1, bottom + 4), "white")
+    ImageDraw.Draw(img).multiline_text((0, 1), text, fill="black", font=f, spacing=2)
     return np.asarray(img)
 
 

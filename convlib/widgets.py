@@ -1,5 +1,7 @@
 """Interactive widgets (ipywidgets) for exploring convolution; every number shown is computed by
-convlib (``correlate2d``, ``conv2d_nchw``, ``output_size``, ``stride_leftover``, ``pad2d``).
+convlib (``correlate2d``, ``conv2d_nchw``, ``output_size``, ``stride_leftover``, ``pad2d``) and
+every picture is drawn by ``convlib.render`` (the window geometry is ``convlib.geometry``'s).
+This module only builds the controls and says what to draw.
 
 Public names and signatures (each returns an ``ipywidgets.VBox`` subclass; show it by making it
 the cell's last expression):
@@ -16,13 +18,22 @@ the cell's last expression):
   ``convlib.images.photo((150, 128))``), a Dropdown ``kernel`` (``convlib.kernels.KERNEL_NAMES``
   plus ``custom``), 9 FloatText boxes holding the 3x3 values (editing one switches to
   ``custom``), a Dropdown ``padding mode`` (``zeros``, ``reflect``, ``replicate``, ``circular``,
-  ``valid`` = no padding), and the feature map beside the input on the diverging map ``RdBu_r``
-  with vmin = -vmax (zero is white; negatives are never clamped). ``w.label`` (HTML) reads
-  ``kernel: sobel_x | feature map min -0.91, max 0.88 | …``.
+  ``valid`` = no padding), and the output beside the input, coloured by
+  ``convlib.kernels.output_kind`` (named and edited kernels alike): a picture (entries sum to
+  1: identity, shifts, blurs, sharpen, emboss) in gray clipped to [0, 1], a signed response
+  (Sobel, Prewitt, Laplacian) on the diverging map ``RdBu_r`` with vmin = -vmax (zero is white;
+  negatives are never clamped). Each panel carries the label ``figures.show_images`` writes
+  (``render.IMAGE_LABEL``, ``CLIPPED_LABEL``, ``RESPONSE_LABEL``). ``w.label`` (HTML) reads
+  ``kernel: sobel_x | feature map min -0.91, max 0.88 | … | entries sum to 0.00, so the output
+  is a signed response: …``. ``state`` keys: ``kernel_name``, ``K``, ``padding_mode``,
+  ``feature_map``, ``kind``, ``output_label``, ``input_label``, ``min``, ``max``, ``vmax``,
+  ``png``, ``panels`` (name -> (x, y) of each panel in the picture), ``redraw_seconds``.
 - ``channels_view(image_rgb=None) -> ChannelsView``: an RGB photo split into R, G, B; one kernel
   per channel (Dropdowns ``red kernel``, ``green kernel``, ``blue kernel``), the per-channel
   responses, and their sum plus ``bias`` (FloatSlider) — equal to ``conv2d_nchw`` with one
-  filter of shape (1, 3, 3, 3).
+  filter of shape (1, 3, 3, 3). Each response and the output are coloured by the same rule.
+  Three pictures, one per row (``w.images``: ``channels``, ``kernels``, ``responses``; ``w.image``
+  is the responses row, the one every control changes; ``state["pngs"]`` their PNG bytes).
 
 Every widget exposes, for tests and curious students:
 - ``w.controls``: dict from the descriptions above to the control widgets;
@@ -374,7 +385,12 @@ COLOURS = ("red", "green", "blue")
 
 
 class ChannelsView(widgets.VBox):
-    """R, G, B channels, one kernel each, the responses, and their sum plus bias."""
+    """R, G, B channels, one kernel each, the responses, and their sum plus bias.
+
+    Drawn as three pictures, one per row, so that a change re-encodes only what it changed:
+    ``images["channels"]`` (the channels and the RGB input, drawn once), ``images["kernels"]``
+    (when a kernel changes) and ``images["responses"]`` (= ``image``: the responses and the
+    output, on every change)."""
 
     def __init__(self, image_rgb=None, kernels=("sobel_x", "sobel_x", "sobel_x"), bias=0.0):
         from .images import photo_rgb
@@ -383,7 +399,6 @@ class ChannelsView(widgets.VBox):
         if rgb.ndim != 3 or rgb.shape[-1] != 3:
             raise ValueError(f"channels_view needs an RGB image (H, W, 3), got shape {rgb.shape}")
         self.rgb = rgb
-        self._top = None
         c = {}
         for colour, name in zip(COLOURS, kernels, strict=True):
             c[f"{colour} kernel"] = widgets.Dropdown(options=KERNEL_NAMES, value=name,
@@ -393,12 +408,33 @@ class ChannelsView(widgets.VBox):
                                         description="bias", continuous_update=False)
         self.controls = c
         self.label = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        self.images = {row: widgets.Image(format="png")
+                       for row in ("channels", "kernels", "responses")}
+        self.image = self.images["responses"]
         self.state = {}
+        self._pngs, self._drawn_kernels = {}, None
+        self._top = [render.titled(render.enlarge(render.tint(rgb[..., ch], colour), 2),
+                                   title=f"{colour} channel")
+                     for ch, colour in enumerate(COLOURS)]
+        self._top.append(render.titled(render.enlarge(render.colour_image(rgb), 2),
+                                       title="RGB input"))
+        # one column width for the three rows, so that they line up
+        caption = render.font(12).getlength(f"{render.RESPONSE_LABEL}") + 4
+        self._column = int(max(caption, *(p.shape[1] for p in self._top)))
+        self._show("channels", self._row(self._top))
         for w in c.values():
             w.observe(lambda change: self.redraw(), names="value")
-        super().__init__([widgets.HBox(list(c.values())), self.label, self.image])
+        super().__init__([widgets.HBox(list(c.values())), self.label, *self.images.values()])
         self.redraw()
+
+    def _row(self, panels):
+        return render.side_by_side(panels, gap=12, cell_width=self._column)
+
+    def _show(self, row, picture):
+        png = render.png(picture)
+        self.images[row].value = png
+        self._pngs[row] = png
+        return picture
 
     def redraw(self):
         """Recompute responses and their sum from the controls and redraw."""
@@ -413,9 +449,11 @@ class ChannelsView(widgets.VBox):
         total = responses.sum(axis=0) + bias
         kinds = [output_kind(weight[0, ch]) for ch in range(3)]
         out_kind = output_kind(weight, bias)
-        picture = self._draw(x, names, bias, responses, kinds, layer, out_kind)
-        png = render.png(picture)
-        self.image.value = png
+        if names != self._drawn_kernels:
+            self._show("kernels", self._kernel_row(names))
+            self._drawn_kernels = names
+        picture = self._show("responses", self._response_row(responses, kinds, layer, out_kind,
+                                                             bias))
         matches = bool(np.allclose(total, layer))
         self.label.value = (
             f"one filter of shape (1, 3, 3, 3): kernels {', '.join(names)}; bias {bias:+.2f}; "
@@ -424,43 +462,37 @@ class ChannelsView(widgets.VBox):
         self.state = {"kernel_names": names, "weight": weight, "bias": bias, "channels": x,
                       "responses": responses, "sum_plus_bias": total, "output": layer,
                       "response_kinds": kinds, "output_kind": out_kind,
-                      "matches_layer": matches, "png": png, "size": picture.shape[:2],
+                      "matches_layer": matches, "png": self._pngs["responses"],
+                      "pngs": dict(self._pngs), "size": picture.shape[:2],
                       "redraw_seconds": time.perf_counter() - start}
 
-    def _draw(self, x, names, bias, responses, kinds, layer, out_kind):
-        """Three rows: the channels and the RGB input; the kernels; the responses and the
-        output. Responses that are signed share one scale; the output (about 3x larger) has
-        its own, with a colour bar. What never changes (the top row, each kernel's grid) is
-        drawn once."""
-        if self._top is None:
-            self._top = [render.titled(render.enlarge(render.tint(x[ch], colour), 2),
-                                       title=f"{colour} channel")
-                         for ch, colour in enumerate(COLOURS)]
-            self._top.append(render.titled(render.enlarge(render.colour_image(self.rgb), 2),
-                                           title="RGB input"))
-        middle = [_kernel_panel(colour, name) for colour, name in zip(COLOURS, names,
+    def _kernel_row(self, names):
+        panels = [_kernel_panel(colour, name) for colour, name in zip(COLOURS, names,
                                                                       strict=True)]
-        middle.append(render.titled(np.full((1, 1, 3), 255, np.uint8),
-                                    title=f"sum of the 3 responses\n+ bias {bias:+.1f}\n↓"))
+        panels.append(render.titled(np.full((1, 1, 3), 255, np.uint8),
+                                    title="sum of the 3 responses\n+ bias\n↓"))
+        return self._row(panels)
+
+    def _response_row(self, responses, kinds, layer, out_kind, bias):
+        """The responses (the signed ones share one scale) and the output (about 3x larger: its
+        own scale, with a colour bar)."""
         signed = [r for r, k in zip(responses, kinds, strict=True) if k == "response"]
         vmax = render.symmetric_limit(np.stack(signed)) if signed else 1.0
-        bottom = []
+        panels = []
         for ch, colour in enumerate(COLOURS):
             caption = render.label(responses[ch], kinds[ch])
             if kinds[ch] == "response":
                 caption += f"\n±{vmax:.2f}, shared by the responses"
-            bottom.append(render.titled(
+            panels.append(render.titled(
                 render.enlarge(render.colourise(responses[ch], kinds[ch], vmax), 2),
                 title=f"{colour} response", caption=caption))
         out_vmax = render.symmetric_limit(layer)
         output = render.enlarge(render.colourise(layer, out_kind, out_vmax), 2)
         bar = render.colour_bar(output.shape[0], out_kind, out_vmax)
-        bottom.append(render.titled(render.side_by_side([output, bar], gap=4),
-                                    title="output = sum + bias",
+        panels.append(render.titled(render.side_by_side([output, bar], gap=4),
+                                    title=f"output = sum + bias ({bias:+.1f})",
                                     caption=render.label(layer, out_kind)))
-        width = max(p.shape[1] for p in self._top + middle + bottom)
-        return render.stack([render.side_by_side(row, gap=12, cell_width=width)
-                             for row in (self._top, middle, bottom)], gap=12)
+        return self._row(panels)
 
 
 @functools.lru_cache(maxsize=64)

@@ -342,7 +342,8 @@ def test_channels_view_draws_without_matplotlib_figures(monkeypatch):
 def test_channels_view_draws_the_red_channel_in_red():
     rgb = np.random.default_rng(5).uniform(size=(12, 10, 3))
     w = widgets.channels_view(rgb)
-    picture = np.asarray(Image.open(io.BytesIO(w.state["png"])).convert("RGB")).astype(int)
+    picture = np.asarray(Image.open(io.BytesIO(w.state["pngs"]["channels"])).convert("RGB"))
+    picture = picture.astype(int)
     # the red channel is the top-left picture, 2x, below its title: find its first row
     rows = np.nonzero((picture[:, :20, 1] == 0) & (picture[:, :20, 2] == 0)
                       & (picture[:, :20, 0] > 0))[0]
