@@ -7,13 +7,9 @@ from __future__ import annotations
 import builtins
 import copy
 import io
-import symtable
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-
-import numpy as np
 
 from convlib.checks import EXPLANATIONS, CheckFailed, default_probe_inputs
 from convlib.forbidden import first_forbidden
@@ -22,112 +18,14 @@ from convlib.scan import scan_function, scan_tampering
 from .results import CellResult
 from .sandbox import SandboxDied, SandboxTimeout
 from .sandboxed import channel
-
-STUDENT_TEXT_KEEP = 500  # characters of anything the student's process wrote into a message
-
-HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-
-
-# ----------------------------------------------------------------------------- the source side
-
-@dataclass
-class TestCell:
-    grade_id: str
-    points: float
-    source: str  # with hidden tests: never leaves the trusted process
-    released: str  # what students see
-    metadata: dict
-    hidden_lines: frozenset = frozenset()  # line numbers of `source` inside hidden regions
-
-
-@dataclass
-class SourceNotebook:
-    name: str
-    nb: object
-    tests: dict = field(default_factory=dict)  # grade_id -> TestCell, in notebook order
-    metadata: dict = field(default_factory=dict)  # grade_id -> nbgrader metadata of every cell
-    manual: dict = field(default_factory=dict)  # grade_id -> points of hand-graded cells
-
-    @property
-    def max_score(self):
-        return sum(t.points for t in self.tests.values()) + sum(self.manual.values())
-
-
-def strip_hidden(source):
-    """The cell as students see it: the hidden-test region removed, as ClearHiddenTests does."""
-    out, hidden = [], False
-    for line in source.split("\n"):
-        if HIDDEN_BEGIN in line:
-            hidden = True
-        elif HIDDEN_END in line:
-            hidden = False
-        elif not hidden:
-            out.append(line)
-    return "\n".join(out)
-
-
-def hidden_lines(source):
-    """Line numbers (1-based) of `source` from BEGIN to END HIDDEN TESTS, markers included."""
-    lines, hidden = set(), False
-    for number, line in enumerate(source.split("\n"), start=1):
-        if HIDDEN_BEGIN in line:
-            hidden = True
-        if hidden:
-            lines.add(number)
-        if HIDDEN_END in line:
-            hidden = False
-    return frozenset(lines)
-
-
-def normalise(source):
-    return "\n".join(line.rstrip() for line in source.strip().split("\n"))
-
-
-def nbgrader_meta(cell):
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta if isinstance(meta, dict) else {}
-
-
-def load_source_notebook(name, nb):
-    src = SourceNotebook(name, nb)
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
-        if not gid:
-            continue
-        src.metadata[gid] = copy.deepcopy(dict(meta))
-        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
-            src.tests[gid] = TestCell(gid, float(meta.get("points", 0)), cell.source,
-                                      strip_hidden(cell.source), copy.deepcopy(dict(meta)),
-                                      hidden_lines(cell.source))
-        elif meta.get("grade"):
-            src.manual[gid] = float(meta.get("points", 0))
-    return src
-
-
-# ----------------------------------------------------------------------------- free names
-
-def free_names(source):
-    """Names a test cell uses but neither imports nor assigns, and that are not builtins."""
-    table = symtable.symtable(source, "<test>", "exec")
-    bound, used = set(), set()
-
-    def visit(t, top):
-        for sym in t.get_symbols():
-            name = sym.get_name()
-            if top:
-                if sym.is_assigned() or sym.is_imported() or sym.is_namespace():
-                    bound.add(name)
-                elif sym.is_referenced():
-                    used.add(name)
-            elif sym.is_referenced() and (sym.is_global() or sym.is_declared_global()):
-                used.add(name)
-        for child in t.get_children():
-            visit(child, False)
-
-    visit(table, True)
-    return sorted(n for n in used - bound if not hasattr(builtins, n))
-
+from .source_notebook import clean_cell, free_names, match_cells, nbgrader_meta, normalise
+from .student_proxy import (
+    STUDENT_TEXT_KEEP,
+    GraderAbort,
+    StudentFunction,
+    copy_back,
+    rebuild_exception,
+)
 
 # ----------------------------------------------------------------------------- trusted stdout
 
@@ -159,70 +57,6 @@ def install_thread_stdout():
         if not isinstance(sys.stdout, _ThreadStdout):
             sys.stdout = _ThreadStdout(sys.stdout)
         return sys.stdout
-
-
-# ----------------------------------------------------------------------------- the proxy
-
-class GraderAbort(BaseException):
-    """The student process timed out or died: no check may catch this (not an Exception)."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-class StudentError(RuntimeError):
-    """An exception raised by student code whose type is not a builtin exception."""
-
-
-_SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in dir(builtins)
-                    if isinstance(getattr(builtins, name), type)
-                    and issubclass(getattr(builtins, name), Exception)
-                    and not issubclass(getattr(builtins, name), (AssertionError, Warning))}
-
-
-def rebuild_exception(error):
-    """A fresh trusted exception from the (type name, message) the sandbox sent."""
-    name, message = (list(error) + ["", ""])[:2]
-    name, message = str(name)[:100], str(message)[:STUDENT_TEXT_KEEP]
-    cls = _SAFE_EXCEPTIONS.get(name)
-    if cls is not None:
-        try:
-            return cls(message)
-        except Exception:  # noqa: BLE001  (e.g. UnicodeDecodeError needs five arguments)
-            pass
-    return StudentError(f"{name}: {message}" if message else name)
-
-
-class StudentFunction:
-    """Stands for a function defined in the student's notebook; calls it in the sandbox."""
-
-    def __init__(self, grader, name):
-        self._grader = grader
-        self.__name__ = self.__qualname__ = name
-        self.__doc__ = None
-
-    def __call__(self, *args, **kwargs):
-        return self._grader.call(self.__name__, args, kwargs)
-
-    def __grader_from_scratch__(self, forbidden):
-        return self._grader.from_scratch(self.__name__, list(forbidden))
-
-    def __repr__(self):
-        return f"<student function {self.__name__}>"
-
-
-def _copy_back(original, new):
-    """Mirror an in-place change the student's function made to an argument."""
-    torch = sys.modules.get("torch")
-    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
-        if original.shape == new.shape and original.flags.writeable and not np.array_equal(
-                original, new.astype(original.dtype, copy=False), equal_nan=True):
-            np.copyto(original, new, casting="unsafe")
-    elif torch is not None and isinstance(original, torch.Tensor) and isinstance(new, torch.Tensor):
-        if original.shape == new.shape and not torch.equal(original, new.to(original.dtype)):
-            with torch.no_grad():
-                original.copy_(new.to(original.dtype))
 
 
 # ----------------------------------------------------------------------------- one notebook
@@ -306,7 +140,7 @@ class NotebookGrader:
             for key, new in after.items():
                 original = args[int(key)] if isinstance(key, str) and key.isdigit() and int(
                     key) < len(args) else kwargs.get(key)
-                _copy_back(original, new)
+                copy_back(original, new)
         return result
 
     def from_scratch(self, name, forbidden):
@@ -483,7 +317,7 @@ def grade_cells(session, source, nb, stdout):
     stopped = None
     for kind, index, test in steps:
         if kind == "run":
-            cell = _clean_cell(nb.cells[index], source)
+            cell = clean_cell(nb.cells[index], source)
             if stopped is None:
                 try:
                     reply = grader.run_student_cell(cell.source)
@@ -493,7 +327,7 @@ def grade_cells(session, source, nb, stdout):
                     cell.outputs = [_error_output("GraderStopped", err.message)]
             out_cells.append(cell)
         elif kind == "keep":
-            out_cells.append(_clean_cell(nb.cells[index], source))
+            out_cells.append(clean_cell(nb.cells[index], source))
         else:
             if stopped is not None:
                 entry = CellResult(test.grade_id, test.points, status=stopped.status,
@@ -528,61 +362,6 @@ def grade_cells(session, source, nb, stdout):
     ordered = [results[gid] for gid in source.tests]
     ordered += [CellResult.manual(gid, points) for gid, points in source.manual.items()]
     return ordered, flags, warnings, autograded
-
-
-def match_cells(source, nb):
-    """Plan the run: ("run", i, None) student cells, ("test", i, TestCell) at each test cell's
-    position, ("keep", i, None) for cells not run. Edited, re-labelled, duplicated or deleted
-    test cells are reported as warnings; the real tests always run."""
-    tests = source.tests
-    released = {normalise(t.released): gid for gid, t in tests.items()}
-    placed, steps, warnings = set(), [], []
-    for i, cell in enumerate(nb.cells):
-        meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
-        if gid in tests:
-            test = tests[gid]
-            if gid in placed:
-                warnings.append(f"test cell {gid!r} appears twice; the copy (cell {i + 1}) was "
-                                "not run")
-                steps.append(("keep", i, None))
-                continue
-            if cell.cell_type != "code" or normalise(cell.source) != normalise(test.released):
-                warnings.append(f"test cell {gid!r} was edited; the original test was run")
-            elif not meta.get("grade") or meta.get("solution"):
-                warnings.append(f"the nbgrader metadata of test cell {gid!r} was changed")
-            placed.add(gid)
-            steps.append(("test", i, test))
-        elif cell.cell_type == "code" and normalise(cell.source) in released and released[
-                normalise(cell.source)] not in placed and normalise(cell.source):
-            gid = released[normalise(cell.source)]
-            warnings.append(f"test cell {gid!r} was re-labelled (cell {i + 1}); the original "
-                            "test was run")
-            placed.add(gid)
-            steps.append(("test", i, tests[gid]))
-        elif cell.cell_type == "code":
-            steps.append(("run", i, None))
-        else:
-            steps.append(("keep", i, None))
-    for gid, test in tests.items():
-        if gid not in placed:
-            warnings.append(f"test cell {gid!r} was deleted; the original test was run at the "
-                            "end of the notebook")
-            steps.append(("test", None, test))
-    return steps, warnings
-
-
-def _clean_cell(cell, source):
-    """A copy of a student cell with nbgrader metadata only where the source defines it."""
-    cell = copy.deepcopy(cell)
-    gid = nbgrader_meta(cell).get("grade_id")
-    cell.metadata.pop("nbgrader", None)
-    if gid in source.metadata and gid not in source.tests:
-        cell.metadata["nbgrader"] = copy.deepcopy(source.metadata[gid])
-    if cell.cell_type == "code":
-        cell.outputs = []
-        cell.execution_count = None
-    return cell
 
 
 def _error_output(ename, evalue):

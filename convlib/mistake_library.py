@@ -754,11 +754,11 @@ def _pool_grad(x, grad_out, kernel_size, stride=None, padding=0, *, fill, share,
     return grad[:, :, p:p + H, p:p + W]
 
 
-def _max(window, real):
+def _window_max(window, real):
     return window.max(axis=(-2, -1))
 
 
-def _mean(window, real):
+def _window_mean(window, real):
     return window.mean(axis=(-2, -1))
 
 
@@ -795,7 +795,7 @@ def _when(condition, value):
 def pool2d_mistakes(kind):
     """Candidate wrong answers for ``fn(x, kernel_size, stride=None, padding=0)``, max pooling
     (``kind="max"``) or average pooling (``"avg"``) of x (N, C, H, W)."""
-    fill, reduce = (-np.inf, _max) if kind == "max" else (0.0, _mean)
+    fill, reduce = (-np.inf, _window_max) if kind == "max" else (0.0, _window_mean)
 
     def pool(x, k, s=None, p=0, *, fill=fill, reduce=reduce, **changes):
         return _pool(x, k, changes.get("stride", s), changes.get("padding", p), fill=fill,

@@ -31,7 +31,7 @@ def hidden_markers(course):
     the course's source notebook, so the check follows the fixture when it changes)."""
     import nbformat
 
-    from autograder.grade_cells import hidden_lines
+    from autograder.source_notebook import hidden_lines
     source = nbformat.read(course / "source" / A / f"{A}.ipynb", as_version=4)
     released = S.released_notebook(course)
     visible = "\n".join(c.source for c in released.cells)

@@ -27,7 +27,7 @@ def hidden_markers():
     the notebook itself, so the check follows the notebook when it changes)."""
     import nbformat
 
-    from autograder.grade_cells import hidden_lines
+    from autograder.source_notebook import hidden_lines
     nb = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
     released = nbformat.read(ROOT / "notebooks" / A / f"{A}.ipynb", as_version=4)
     visible = "\n".join(c.source for c in released.cells)

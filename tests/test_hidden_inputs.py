@@ -13,7 +13,7 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell
 
-from autograder.grade_cells import free_names, strip_hidden
+from autograder.source_notebook import free_names, strip_hidden
 from convlib import checks
 from tests.test_notebooks import (
     ASSIGNMENTS,
