@@ -232,3 +232,35 @@ def test_every_code_of_the_section_has_an_entry_in_the_vocabulary():
         codes |= set(ml.backward_mistakes(part)) | set(ml.backward_single_mistakes(part))
     codes |= set(ml.relative_error_mistakes()) | set(ml.numerical_grad_mistakes())
     assert codes and not codes - set(MISTAKES), codes - set(MISTAKES)
+
+
+def _valid_dx(X, K, dY):
+    return (signal.convolve2d(dY, K, mode="valid"), signal.correlate2d(X, dY, mode="valid"),
+            dY.sum())
+
+
+def _mean_db(X, K, dY):
+    return (signal.convolve2d(dY, K, mode="full"), signal.correlate2d(X, dY, mode="valid"),
+            dY.mean())
+
+
+@pytest.mark.parametrize("student, code", [(_valid_dx, "grad_valid_not_full"),
+                                           (_mean_db, "mean_not_sum")])
+def test_single_channel_mistakes_are_named_end_to_end(student, code):
+    rng = np.random.default_rng(5)
+    args = (rng.normal(size=(7, 6)), rng.normal(size=(2, 3)), rng.normal(size=(6, 4)))
+    with pytest.raises(CheckFailed) as failed:
+        ml.check_gradients(student, [("an image", args)], name="student", single=True)
+    assert failed.value.mistake == code, str(failed.value)
+
+
+def test_a_bias_gradient_summed_over_the_channels_is_the_wrong_axis():
+    args = layer((2, 3, 9, 8), (3, 3, 2), 2)
+
+    def student(x, w, g, stride=1):
+        gx, gw, _ = autograd(x, w, g, stride)
+        return gx, gw, g.sum(axis=(1, 2, 3))
+
+    with pytest.raises(CheckFailed) as failed:
+        ml.check_gradients(student, [("a layer", args)], name="student")
+    assert failed.value.mistake == "grad_wrong_axis", str(failed.value)
