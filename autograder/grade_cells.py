@@ -11,8 +11,9 @@ import sys
 import threading
 import time
 
-from convlib.checks import EXPLANATIONS, CheckFailed, default_probe_inputs
+from convlib.checks import EXPLANATIONS, CheckFailed
 from convlib.forbidden import first_forbidden
+from convlib.from_scratch import default_probe_inputs
 from convlib.scan import scan_function, scan_tampering
 
 from .results import CellResult

@@ -79,19 +79,16 @@ Exceptions that are not ``Exception`` subclasses (``KeyboardInterrupt``, ``Syste
 grader's own signals) pass through the checks unchanged.
 """
 
-import copy
-import hashlib
-import hmac
-import inspect
 import sys
-import textwrap
 
 import numpy as np
 
-from .forbidden import FORBIDDEN_CONV_CALLS, first_forbidden, install_hooks
+from .forbidden import FORBIDDEN_CONV_CALLS
+from .from_scratch import check_from_scratch
+from .hidden import hidden_generator, hidden_rng, hidden_seed, set_hidden_secret
 from .mistake_library import conv1d_mistakes, conv2d_mistakes
-from .mistakes import EXPLANATIONS
-from .scan import scan_function
+from .mistakes import EXPLANATIONS, CheckFailed
+from .validate import copy_input
 
 __all__ = [
     "CheckFailed",
@@ -110,15 +107,6 @@ __all__ = [
 
 # The mistake vocabulary lives in convlib.mistakes; EXPLANATIONS is kept here for the
 # notebooks and the grader that import it from convlib.checks.
-
-
-class CheckFailed(AssertionError):
-    """A failed check: ``.mistake`` (short code), ``.case`` (which input) and a readable message."""
-
-    def __init__(self, message, *, mistake="wrong_values", case=None):
-        super().__init__(message)
-        self.mistake = mistake
-        self.case = case
 
 
 # ----------------------------------------------------------------------------- plain data
@@ -167,14 +155,6 @@ def _torch():
     import torch
 
     return torch
-
-
-def _copy(x):
-    if _kind(x) == "torch":
-        return x.detach().clone()
-    if isinstance(x, np.ndarray):
-        return x.copy()
-    return copy.deepcopy(x)
 
 
 def _same(a, b):
@@ -253,7 +233,7 @@ def _close(got, expected, atol, rtol):
 def _call_candidate(fn, args):
     """What a mistake produces on these inputs: a list of float arrays (alternatives)."""
     try:
-        out = fn(*[_copy(a) for a in args])
+        out = fn(*[copy_input(a) for a in args])
     except Exception:  # noqa: BLE001  (a mistake that fails on these inputs explains nothing)
         return []
     outs = out if isinstance(out, list) else [out]
@@ -321,8 +301,8 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
             message += " " + explanation
         raise CheckFailed(message, mistake=code, case=label)
 
-    expected_raw = reference(*[_copy(a) for a in args])
-    call_args = [_copy(a) for a in args]
+    expected_raw = reference(*[copy_input(a) for a in args])
+    call_args = [copy_input(a) for a in args]
     try:
         got = fn(*call_args)
     except NotImplementedError:
@@ -497,106 +477,3 @@ def _value_equal(got, expected, atol, rtol):
     return _same(got, expected)
 
 
-# ----------------------------------------------------------------------------- hidden inputs
-
-_hidden_secret = None  # set only in the trusted grader's process; never handed to student code
-
-
-def set_hidden_secret(secret):
-    """Key every later ``hidden_seed`` with ``secret`` (bytes), or with nothing (``None``)."""
-    if secret is not None and not isinstance(secret, (bytes, bytearray)):
-        raise TypeError(f"the hidden-input secret must be bytes or None, got "
-                        f"{type(secret).__name__}; read the secret file in binary mode or "
-                        "encode the text (secret.encode()).")
-    if secret is not None and not secret:
-        raise ValueError("the hidden-input secret is empty; pass None to run without a secret.")
-    global _hidden_secret
-    _hidden_secret = None if secret is None else bytes(secret)
-
-
-def hidden_seed(label):
-    """The seed of the hidden inputs named ``label``: a 64-bit int, HMAC-SHA256(secret, label)."""
-    if not isinstance(label, str) or not label:
-        raise TypeError(f"a hidden-input label is a non-empty string such as "
-                        f"'02_conv2d/test_conv2d_hidden/12x10', got {label!r}.")
-    digest = hmac.new(_hidden_secret or b"", label.encode("utf-8"), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big")
-
-
-def hidden_rng(label):
-    """A ``numpy.random.Generator`` for the hidden inputs named ``label``."""
-    return np.random.default_rng(hidden_seed(label))
-
-
-def hidden_generator(label):
-    """A ``torch.Generator`` for the hidden inputs named ``label`` (pass it as ``generator=``)."""
-    return _torch().Generator().manual_seed(hidden_seed(label))
-
-
-# ----------------------------------------------------------------------------- from scratch
-# The policy and the hooks live in convlib.forbidden, the static analysis in convlib.scan; the
-# trusted grader answers the same call with the same two modules (autograder/grade_cells.py).
-
-def default_probe_inputs():
-    """Small random (image, kernel) pairs, 2-D then 1-D, torch then numpy: what a from-scratch
-    probe calls a function with until one is accepted."""
-    rng = np.random.default_rng(0)
-    samples = []
-    torch = sys.modules.get("torch")
-    for shapes in (((6, 5), (3, 2)), ((9,), (3,))):
-        x, k = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
-        if torch is not None:
-            samples.append((torch.tensor(x, dtype=torch.float32),
-                            torch.tensor(k, dtype=torch.float32)))
-        samples.append((x, k))
-    return samples
-
-
-def _notebook_cells(fn):
-    """(number, source) of the cells run so far in IPython, else the source of `fn`."""
-    try:
-        history = get_ipython().user_ns.get("In")  # get_ipython exists only in IPython
-        if history:
-            return [(i, text) for i, text in enumerate(history) if text]
-    except NameError:
-        pass
-    for source_of in (inspect.getmodule(fn), fn):  # a script or module: all of its text
-        try:
-            return [(1, textwrap.dedent(inspect.getsource(source_of)))]
-        except (OSError, TypeError):
-            continue
-    return []
-
-
-def _refuse(name, what, case):
-    raise CheckFailed(f"{name} uses {what}. " + EXPLANATIONS["forbidden_call"],
-                      mistake="forbidden_call", case=case)
-
-
-def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
-    """Fail with ``forbidden_call`` if ``fn`` uses a library convolution (see module docstring)."""
-    if hasattr(type(fn), "__grader_from_scratch__"):
-        return fn.__grader_from_scratch__(list(forbidden))
-    name = getattr(fn, "__name__", "your function")
-    policy = list(forbidden)
-    static = scan_function(_notebook_cells(fn), name, policy)
-    if static:
-        _refuse(name, static[0], "source of " + name)
-    for sample in ([tuple(args)] if args is not None else default_probe_inputs()):
-        record = []
-        hooks = install_hooks(record.append)
-        try:
-            fn(*[_copy(a) for a in sample])
-        except NotImplementedError:
-            raise CheckFailed(f"{name} is not implemented yet. "
-                              + EXPLANATIONS["not_implemented"], mistake="not_implemented",
-                              case="from-scratch run") from None
-        except Exception:  # noqa: BLE001  (not this kind of input: try the next sample)
-            continue
-        finally:
-            hooks.remove()
-        used = first_forbidden(record, policy)
-        if used:
-            _refuse(name, used, "from-scratch run")
-        return None
-    return None

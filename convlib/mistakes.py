@@ -78,6 +78,70 @@ MISTAKES = {
     "input_channels_forgotten": Mistake("input channels left out of the cost", ""),
     "output_channels_forgotten": Mistake("output channels left out of the cost", ""),
     # 03, 04, 06: mistakes of the stride, channel and going-further exercises
+    "padding_once": Mistake(
+        "padding counted on one side only (P instead of 2P)",
+        "Padding P is added on BOTH sides of the input: the formula has 2P."),
+    "no_plus_one": Mistake(
+        "the first window position not counted (+ 1 missing)",
+        "Count the first position (start 0) too: the formula ends with + 1."),
+    "stride_applied_to_all": Mistake(
+        "the + 1 divided by the stride too",
+        "Divide only N - F + 2P by the stride, then add 1."),
+    "dilation_ignored": Mistake(
+        "dilation ignored (F used where the dilated span F' is needed)",
+        "A dilated kernel spans F' = D(F - 1) + 1 pixels; use F' for F."),
+    "window_not_strided": Mistake(
+        "output (i, j) reads the window at (i, j), not at (i*S, j*S)",
+        "Your output has the right size, but output (i, j) reads the window at row i, column j. "
+        "With a stride it starts at row i*sh, column j*sw."),
+    "stride_pair_swapped": Mistake(
+        "stride pair swapped (rows and columns)",
+        "You used the column stride for rows: stride=(sh, sw) is (rows, columns)."),
+    "padding_pair_swapped": Mistake(
+        "padding pair swapped (rows and columns)",
+        "You used the column padding for rows: padding=(ph, pw) is (rows, columns)."),
+    "weight_axes_swapped": Mistake(
+        "weight read as (C_in, C_out, ...) instead of (C_out, C_in, ...)",
+        "You used weight[:, o] (or weight[c, o]): PyTorch's weight is (C_out, C_in, kH, kW), so "
+        "output channel o uses weight[o], and weight[o, c] is its slice for input channel c."),
+    "bias_missing": Mistake(
+        "bias not added",
+        "Your values are off by exactly the bias: add bias[o] to every pixel of output "
+        "channel o."),
+    "bias_added_per_channel": Mistake(
+        "bias added once per input channel",
+        "You added the bias once per input channel: add bias[o] once, after summing the "
+        "channels."),
+    "last_channel_only": Mistake(
+        "only the last input channel kept (= instead of +=)",
+        "Your output is what the LAST input channel alone gives: the result for each channel was "
+        "assigned (=) instead of added (+=). Sum over all input channels."),
+    "channels_not_summed": Mistake(
+        "one result per input channel, not summed",
+        "You kept one result per input channel; one kernel gives ONE output channel: sum the "
+        "C_in partial results."),
+    "channels_averaged": Mistake(
+        "input channels averaged instead of summed",
+        "You averaged over the input channels: sum them, do not divide."),
+    "batch_dropped": Mistake(
+        "a batch answered with the first image only",
+        "For a batch (N, C_in, H, W) return (N, C_out, H_out, W_out): one result per image."),
+    "in_channels_ignored": Mistake(
+        "input channels left out of the parameter count",
+        "Each kernel spans all C_in input channels (of its group): K * K * C_in weights per "
+        "kernel."),
+    "kernel_not_squared": Mistake(
+        "K instead of K * K weights per channel",
+        "A K x K kernel has K * K weights per channel."),
+    "kernels_added": Mistake("receptive field grown by F instead of F - 1 per layer", ""),
+    "patches_in_column_order": Mistake(
+        "patch-matrix rows in the wrong order",
+        "The windows are right but land in the wrong places: row i * W_out + j of P must be the "
+        "window at (i, j), and the result reshaped to (H_out, W_out) in the same (row-major) "
+        "order."),
+    "valid_output_size": Mistake("the output size of an unpadded layer used for a padded one", ""),
+    "forward_formula": Mistake(
+        "the forward convolution's size formula used for a transposed convolution", ""),
     # 07 backward
     "grad_flip_forgotten": Mistake(
         "dL/dX without the kernel flip",
@@ -196,6 +260,16 @@ MISTAKES = {
         "Replace `raise NotImplementedError()` with your code."),
     "raised_error": Mistake("the code raised an error", ""),
 }
+
+
+class CheckFailed(AssertionError):
+    """A failed check: ``.mistake`` (short code), ``.case`` (which input) and a readable message."""
+
+    def __init__(self, message, *, mistake="wrong_values", case=None):
+        super().__init__(message)
+        self.mistake = mistake
+        self.case = case
+
 
 # code -> explanation, the form the checks use
 EXPLANATIONS = {code: mistake.explanation for code, mistake in MISTAKES.items()}

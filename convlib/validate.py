@@ -10,6 +10,7 @@ float64 for numpy and float32 for torch, never truncated; complex, object and st
 ``TypeError``.
 """
 
+import copy
 import functools
 import operator
 
@@ -81,6 +82,15 @@ def as_float_array(X, name="input", ndim=None, shape_hint=None, fix=None):
         raise ValueError(f"{name} is empty (shape {tuple(A.shape)}); pass at least one element "
                          f"along every axis")
     return A
+
+
+def copy_input(x):
+    """A copy of an argument (array, tensor or any value) that the callee may change freely."""
+    if is_torch(x):
+        return x.detach().clone()
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    return copy.deepcopy(x)
 
 
 def result_dtype(*arrays):

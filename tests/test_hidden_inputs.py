@@ -14,7 +14,7 @@ import torch
 from nbformat.v4 import new_code_cell
 
 from autograder.source_notebook import free_names, strip_hidden
-from convlib import checks
+from convlib import checks, hidden
 from tests.test_notebooks import (
     ASSIGNMENTS,
     grading,
@@ -100,7 +100,7 @@ def run_cell(source, secret, monkeypatch):
         received.append(plain(args))
 
     with monkeypatch.context() as patch:
-        patch.setattr(checks, "hidden_seed", recording_seed)
+        patch.setattr(hidden, "hidden_seed", recording_seed)  # what hidden_rng/_generator call
         patch.setattr(checks, "check_function", calling_each_case)
         checks.set_hidden_secret(secret)
         try:

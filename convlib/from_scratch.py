@@ -1,0 +1,86 @@
+"""The student-side from-scratch check: does a function use a library convolution?
+
+The policy (which calls are forbidden) and the hooks live in ``convlib.forbidden``, the static
+analysis in ``convlib.scan``. In the student's kernel ``check_from_scratch`` is a best-effort
+self-check; in the grader the same call is answered by the trusted side with the same two
+modules (``autograder/grade_cells.py``), and that verdict is the one that counts. Notebooks
+import ``check_from_scratch`` from ``convlib.checks``.
+"""
+
+import inspect
+import sys
+import textwrap
+
+import numpy as np
+
+from .forbidden import FORBIDDEN_CONV_CALLS, first_forbidden, install_hooks
+from .mistakes import EXPLANATIONS, CheckFailed
+from .scan import scan_function
+from .validate import copy_input
+
+__all__ = ["check_from_scratch", "default_probe_inputs"]
+
+
+def default_probe_inputs():
+    """Small random (image, kernel) pairs, 2-D then 1-D, torch then numpy: what a from-scratch
+    probe calls a function with until one is accepted."""
+    rng = np.random.default_rng(0)
+    samples = []
+    torch = sys.modules.get("torch")
+    for shapes in (((6, 5), (3, 2)), ((9,), (3,))):
+        x, k = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+        if torch is not None:
+            samples.append((torch.tensor(x, dtype=torch.float32),
+                            torch.tensor(k, dtype=torch.float32)))
+        samples.append((x, k))
+    return samples
+
+
+def _notebook_cells(fn):
+    """(number, source) of the cells run so far in IPython, else the source of `fn`."""
+    try:
+        history = get_ipython().user_ns.get("In")  # get_ipython exists only in IPython
+        if history:
+            return [(i, text) for i, text in enumerate(history) if text]
+    except NameError:
+        pass
+    for source_of in (inspect.getmodule(fn), fn):  # a script or module: all of its text
+        try:
+            return [(1, textwrap.dedent(inspect.getsource(source_of)))]
+        except (OSError, TypeError):
+            continue
+    return []
+
+
+def _refuse(name, what, case):
+    raise CheckFailed(f"{name} uses {what}. " + EXPLANATIONS["forbidden_call"],
+                      mistake="forbidden_call", case=case)
+
+
+def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
+    """Fail with ``forbidden_call`` if ``fn`` uses a library convolution (see module docstring)."""
+    if hasattr(type(fn), "__grader_from_scratch__"):
+        return fn.__grader_from_scratch__(list(forbidden))
+    name = getattr(fn, "__name__", "your function")
+    policy = list(forbidden)
+    static = scan_function(_notebook_cells(fn), name, policy)
+    if static:
+        _refuse(name, static[0], "source of " + name)
+    for sample in ([tuple(args)] if args is not None else default_probe_inputs()):
+        record = []
+        hooks = install_hooks(record.append)
+        try:
+            fn(*[copy_input(a) for a in sample])
+        except NotImplementedError:
+            raise CheckFailed(f"{name} is not implemented yet. "
+                              + EXPLANATIONS["not_implemented"], mistake="not_implemented",
+                              case="from-scratch run") from None
+        except Exception:  # noqa: BLE001  (not this kind of input: try the next sample)
+            continue
+        finally:
+            hooks.remove()
+        used = first_forbidden(record, policy)
+        if used:
+            _refuse(name, used, "from-scratch run")
+        return None
+    return None
