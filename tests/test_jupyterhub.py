@@ -242,7 +242,6 @@ def _hub_config(base: Path, port: int, proxy: str, python: str, extra_env: dict,
     # No news/announcement toast over the screenshots.
     (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = {"JUPYTER_CONFIG_PATH": str(config_dir), **extra_env}
     path = state / "jupyterhub_config.py"
     path.write_text(f"""c = get_config()  # noqa: F821
 load_subconfig({str(DEPLOY / 'jupyterhub_config.py')!r})  # noqa: F821
@@ -256,7 +255,10 @@ c.ConfigurableHTTPProxy.pid_file = "{state}/jupyterhub-proxy.pid"
 c.PAMAuthenticator.allowed_groups = {{{users.group!r}}}
 c.Authenticator.admin_users = {{{instructor!r}}}
 c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
-c.Spawner.environment = {env!r}
+_deploy_path = c.Spawner.environment["JUPYTER_CONFIG_PATH"]  # students/ for students
+c.Spawner.environment["JUPYTER_CONFIG_PATH"] = lambda spawner: ":".join(
+    p for p in ({str(config_dir)!r}, _deploy_path(spawner)) if p)
+c.Spawner.environment.update({extra_env!r})
 """)
     return path
 
@@ -337,21 +339,35 @@ def _log_in(page, hub_url: str, name: str, password: str) -> None:
     page.locator(".lm-MenuBar-item", has_text="Nbgrader").wait_for(timeout=2 * MINUTE)
 
 
-def _open_assignments(page) -> None:
-    """Nbgrader > Assignment List, as a student clicks it."""
+def _open_assignments(page) -> list[str]:
+    """Nbgrader > Assignment List, as a student clicks it; returns the menu's items."""
     page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
-    page.locator(".lm-Menu-item", has_text="Assignment List").click()
+    item = page.locator(".lm-Menu-item", has_text="Assignment List")
+    item.wait_for(timeout=MINUTE)
+    items = page.locator(".lm-Menu-item .lm-Menu-itemLabel").all_inner_texts()
+    item.click()
     page.wait_for_selector("#nbgrader-assignment-list", timeout=MINUTE)
+    return items
 
 
 def _row(page, listing: str, text: str = ASSIGNMENT):
     return page.locator(f"#{listing} .list_item", has_text=text).first
 
 
+def _check_student_tools(page, hub_url: str, name: str, menu: list[str]) -> None:
+    """deploy/jupyterhub/students/: a student has the Assignments tab, not the instructor's
+    Create Assignment panel or formgrader."""
+    assert page.locator(".lm-TabBar-tab", has_text="Create Assignment").count() == 0
+    assert "Assignment List" in menu and not [m for m in menu if "Formgrader" in m], (
+        f"the student's Nbgrader menu: {menu}")
+    response = page.request.get(f"{hub_url}/user/{name}/formgrader")
+    assert response.status == 404, f"a student reaches the formgrader ({response.status})"
+
+
 def _fetch_and_submit(page, hub_url, users, name, before_submit=None) -> None:
     who = name.rsplit("-", 1)[-1]  # alice, bob: the screenshots' names
     _log_in(page, hub_url, name, users.passwords[name])
-    _open_assignments(page)
+    _check_student_tools(page, hub_url, name, _open_assignments(page))
     row = _row(page, "released_assignments_list")
     row.wait_for(timeout=2 * MINUTE)
     save_screenshot(page, f"jupyterhub-{who}-released")

@@ -38,7 +38,7 @@ import sys
 c = get_config()  # noqa: F821  (provided by traitlets when JupyterHub loads this file)
 
 COURSE_GROUP = "conv-course"  # the unix group whose members may log in
-INSTRUCTORS = {"teacher"}  # hub admins: can open any student's server from the admin page
+INSTRUCTORS = {"teacher"}  # hub admins: the formgrader, and any student's server from /hub/admin
 STATE = "/srv/jupyterhub"  # the hub's own files (not the course's)
 
 c.JupyterHub.bind_url = "http://:8000"
@@ -62,5 +62,15 @@ c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"  # fetched assignments land in the home folder
+# Students get the Assignments tab and Validate only: their servers also read students/ (before
+# /etc/jupyter), which turns off the Formgrader, Create Assignment and Course List extensions.
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _jupyter_config_path(spawner):
+    return "" if spawner.user.admin else os.path.join(HERE, "students")
+
+
+c.Spawner.environment = {"JUPYTER_CONFIG_PATH": _jupyter_config_path}
 c.Spawner.start_timeout = 180  # JupyterLab takes a while on a busy small machine
 c.Spawner.http_timeout = 180
