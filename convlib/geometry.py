@@ -14,7 +14,8 @@ Public names and signatures:
   bottom, left, right), ``Y`` (H_out, W_out), ``stride`` and ``dilation`` (pairs), ``leftover``
   ((rows, cols) the floor of the output-size formula drops), ``labels`` (captions to draw);
   ``out_shape``, ``n_positions``, ``position(p) -> (i, j)``, ``window_cells(p) -> (rows, cols)``,
-  ``dropped_rows``, ``dropped_cols``.
+  ``dropped_rows``, ``dropped_cols`` (after the last window: the floor drops them),
+  ``skipped_rows``, ``skipped_cols`` (between windows: the stride jumps past them).
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ class WindowSteps:
         return i * sh + dh * np.arange(kh), j * sw + dw * np.arange(kw)
 
     @property
+    def skipped_rows(self):
+        """Padded rows before the last window's end that no kernel tap reads: the stride jumps
+        past them (S > D(kH − 1) + 1) or stride and dilation together leave them out."""
+        return _skipped(self.Y.shape[0], self.K.shape[0], self.stride[0], self.dilation[0])
+
+    @property
+    def skipped_cols(self):
+        """Padded columns before the last window's end that no kernel tap reads."""
+        return _skipped(self.Y.shape[1], self.K.shape[1], self.stride[1], self.dilation[1])
+
+    @property
     def dropped_rows(self):
         n = self.padded.shape[0]
         return list(range(n - self.leftover[0], n))
@@ -90,6 +102,11 @@ class WindowSteps:
     def dropped_cols(self):
         n = self.padded.shape[1]
         return list(range(n - self.leftover[1], n))
+
+
+def _skipped(n_out, k, stride, dilation):
+    read = {i * stride + a * dilation for i in range(n_out) for a in range(k)}
+    return [r for r in range(max(read) + 1) if r not in read]
 
 
 def _pair(v):

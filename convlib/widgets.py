@@ -216,8 +216,18 @@ class ConvExplorer(widgets.VBox):
             verb = "is" if len(parts) == 1 and 1 in (rows_left, cols_left) else "are"
             lines.append(f"stride {s} does not divide evenly: {' and '.join(parts)} {verb} "
                          "never covered by a window — the floor drops them (drawn in red)")
+        elif steps.skipped_rows or steps.skipped_cols:
+            lines.append(f"stride {s} divides evenly: nothing is left over after the last "
+                         "window")
         else:
             lines.append(f"stride {s} divides evenly: every padded row and column is used")
+        if steps.skipped_rows or steps.skipped_cols:
+            parts = [f"{word}s {', '.join(map(str, cells))}" if len(cells) > 1
+                     else f"{word} {cells[0]}"
+                     for word, cells in (("row", steps.skipped_rows),
+                                         ("column", steps.skipped_cols)) if cells]
+            lines.append(f"the windows skip padded {' and '.join(parts)}: with stride {s} and "
+                         f"dilation {d} no kernel tap lands there")
         self.formula.value = "<br>".join(lines)
         st["formula_text"] = html.unescape(self.formula.value.replace("<br>", "\n")
                                            .replace("<b>", "").replace("</b>", ""))

@@ -123,6 +123,17 @@ def test_explorer_names_the_rows_and_columns_a_stride_drops():
     assert "does not divide" not in w.formula.value
 
 
+def test_explorer_names_the_rows_a_stride_longer_than_the_kernel_skips():
+    w = widgets.conv_explorer(height=7, width=5, kernel_size=1, stride=2)
+    # 1x1 windows at rows 0, 2, 4, 6 and columns 0, 2, 4: 7 - 1 and 5 - 1 divide by 2
+    X = w.state["X"]
+    np.testing.assert_allclose(w.state["output"], torch_correlate(X, w.state["K"], 2))
+    assert "every padded row and column is used" not in w.formula.value
+    assert "the windows skip padded rows 1, 3, 5 and columns 1, 3" in w.formula.value
+    set_controls(w, kernel=2)  # 2x2 windows at 0, 2, 4 cover 0-5: row 6 dropped, none skipped
+    assert "skip" not in w.formula.value and w.state["dropped_rows"] == [6]
+
+
 def test_explorer_dropped_rows_are_drawn_in_red():
     w = widgets.conv_explorer(height=6, width=6, stride=2)
     image = np.asarray(Image.open(io.BytesIO(w.state["png"])).convert("RGB"))
