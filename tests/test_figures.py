@@ -235,3 +235,28 @@ def test_window_position_outside_the_output_is_refused():
     steps = figures.window_steps(np.ones((4, 4)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="outside the output 2x2"):
         steps.position((2, 0))
+
+
+def test_figures_draws_with_matplotlib_only_the_pillow_renderer_lives_in_render():
+    import inspect
+
+    from convlib import geometry, render
+
+    source = inspect.getsource(figures)
+    assert "PIL" not in source and "ImageDraw" not in source
+    # the names notebook 03 imports from convlib.figures are the geometry's and renderer's
+    assert figures.WindowPainter is render.WindowPainter
+    assert figures.window_steps is geometry.window_steps and figures.COLOURS is render.COLOURS
+
+
+def test_show_images_and_the_widgets_label_an_image_by_the_same_rule(closing):
+    from convlib import render
+
+    rng = np.random.default_rng(3)
+    inside, over = rng.uniform(0, 1, (6, 6)), rng.uniform(-0.2, 1.2, (6, 6))
+    fig = figures.show_images([inside, over, over], kind=["image", "image", "response"])
+    closing(fig)
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.images]
+    assert labels == [render.label(inside, "image"), render.label(over, "image"),
+                      render.label(over, "response")]
+    assert labels == [figures.IMAGE_LABEL, figures.CLIPPED_LABEL, figures.RESPONSE_LABEL]
