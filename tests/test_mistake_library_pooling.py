@@ -3,12 +3,16 @@ produces: compared with an independent construction in torch (its pooling functi
 arguments, unfold/fold, autograd), on inputs with ties, overlapping windows, padding and
 several channels and images; and every code has an entry in the vocabulary."""
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from convlib import mistakes
+from convlib.checks import CheckFailed
 from convlib.mistake_library import pool2d_backward_mistakes, pool2d_mistakes
 
 # (x shape, kernel, stride, padding): default stride, overlapping windows, padding, a window
@@ -188,3 +192,138 @@ def test_every_pooling_mistake_code_is_in_the_vocabulary():
     missing = codes - set(mistakes.MISTAKES)
     assert not missing, missing
     assert all(mistakes.MISTAKES[c].explanation for c in codes)
+
+
+# ----------------------------------------------------------------------------- in the notebook
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "08_pooling_and_a_network" / \
+    "08_pooling_and_a_network.ipynb"
+
+
+def test_cell(grade_id):
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    return next(c.source for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def student_pool(kind, *, stride_one=False, no_pad=False, zero_pad=False, exclude_pad=False,
+                 no_mean=False, channels=False):
+    """Pooling as a student might write it, in loops, with one of the usual mistakes."""
+    def pool(x, k, stride=None, padding=0):
+        s = (1 if stride_one else k) if stride is None else stride
+        p = 0 if no_pad else padding
+        fill = -np.inf if kind == "max" and not zero_pad else 0.0
+        pads = ((0, 0), (0, 0), (p, p), (p, p))
+        xp = np.pad(x, pads, constant_values=fill)
+        real = np.pad(np.ones_like(x), pads)
+        N, C, Hp, Wp = xp.shape
+        out = np.zeros((N, C, (Hp - k) // s + 1, (Wp - k) // s + 1))
+        for n, c, i, j in np.ndindex(*out.shape):
+            rows, cols = slice(i * s, i * s + k), slice(j * s, j * s + k)
+            w = xp[n, :, rows, cols] if channels else xp[n, c, rows, cols]
+            if kind == "max":
+                out[n, c, i, j] = w.max()
+            else:
+                count = real[n, c, rows, cols].sum() if exclude_pad else w.size
+                out[n, c, i, j] = w.sum() / (1 if no_mean else count)
+        return out
+    return pool
+
+
+def student_pool_backward(kind, *, stride_one=False, every_tie=False, last_tie=False,
+                          whole=False, overwrite=False, zero_pad=False, not_divided=False,
+                          exclude_pad=False):
+    def backward(x, grad_out, k, stride=None, padding=0):
+        s = (1 if stride_one else k) if stride is None else stride
+        p = padding
+        fill = -np.inf if kind == "max" and not zero_pad else 0.0
+        pads = ((0, 0), (0, 0), (p, p), (p, p))
+        xp = np.pad(x, pads, constant_values=fill)
+        real = np.pad(np.ones_like(x), pads)
+        grad = np.zeros_like(xp)
+        for n, c, i, j in np.ndindex(*grad_out.shape):
+            rows, cols = slice(i * s, i * s + k), slice(j * s, j * s + k)
+            w, g = xp[n, c, rows, cols], grad_out[n, c, i, j]
+            if kind == "max":
+                ties = np.argwhere(w == w.max())
+                mask = np.zeros(w.shape, dtype=bool)
+                if whole or every_tie:
+                    mask[:] = True if whole else (w == w.max())
+                else:
+                    mask[tuple(ties[-1 if last_tie else 0])] = True
+                share = np.where(mask, g, 0.0)
+            else:
+                mask = np.ones(w.shape, dtype=bool)
+                count = real[n, c, rows, cols].sum() if exclude_pad else w.size
+                share = np.full(w.shape, g / (1 if not_divided else count))
+            if overwrite:
+                grad[n, c, rows, cols][mask] = share[mask]
+            else:
+                grad[n, c, rows, cols] += share
+        return grad[:, :, p:p + x.shape[2], p:p + x.shape[3]]
+    return backward
+
+
+FORWARD_MISTAKES = [
+    ("max", {"stride_one": True}, "pool_stride_one"), ("avg", {"stride_one": True},
+                                                       "pool_stride_one"),
+    ("max", {"no_pad": True}, "pool_padding_ignored"), ("avg", {"no_pad": True},
+                                                        "pool_padding_ignored"),
+    ("max", {"zero_pad": True}, "pool_padded_with_zeros"),
+    ("avg", {"exclude_pad": True}, "avg_padding_excluded"),
+    ("avg", {"no_mean": True}, "sum_not_mean"),
+    ("max", {"channels": True}, "pool_channels_mixed"), ("avg", {"channels": True},
+                                                         "pool_channels_mixed"),
+]
+BACKWARD_MISTAKES = [
+    ("max", {"stride_one": True}, "pool_stride_one"), ("avg", {"stride_one": True},
+                                                       "pool_stride_one"),
+    ("max", {"every_tie": True}, "max_grad_to_every_tie"),
+    ("max", {"last_tie": True}, "max_grad_to_last_tie"),
+    ("max", {"whole": True}, "max_grad_to_whole_window"),
+    ("max", {"overwrite": True}, "grad_overwritten"), ("avg", {"overwrite": True},
+                                                       "grad_overwritten"),
+    ("max", {"zero_pad": True}, "pool_padded_with_zeros"),
+    ("avg", {"not_divided": True}, "avg_grad_not_divided"),
+    ("avg", {"exclude_pad": True}, "avg_padding_excluded"),
+]
+
+
+def run_check(grade_id, names):
+    try:
+        exec(compile(test_cell(grade_id), grade_id, "exec"), dict(names))
+    except CheckFailed as err:
+        return err.mistake
+    return None
+
+
+@pytest.mark.parametrize("kind, bug, code", FORWARD_MISTAKES, ids=lambda v: str(v))
+def test_the_forward_self_check_names_each_mistake_of_a_loop_implementation(kind, bug, code):
+    names = {"max_pool2d": student_pool("max"), "avg_pool2d": student_pool("avg")}
+    assert run_check("test_pool_forward_self_check", names) is None  # honest loops pass
+    names[f"{kind}_pool2d"] = student_pool(kind, **bug)
+    assert run_check("test_pool_forward_self_check", names) == code
+
+
+@pytest.mark.parametrize("kind, bug, code", BACKWARD_MISTAKES, ids=lambda v: str(v))
+def test_the_backward_self_check_names_each_mistake_of_a_loop_implementation(kind, bug, code):
+    names = {"max_pool2d_backward": student_pool_backward("max"),
+             "avg_pool2d_backward": student_pool_backward("avg")}
+    assert run_check("test_pool_backward_self_check", names) is None
+    names[f"{kind}_pool2d_backward"] = student_pool_backward(kind, **bug)
+    assert run_check("test_pool_backward_self_check", names) == code
+
+
+@pytest.mark.parametrize("grade_id", ["test_pool_forward_hidden", "test_pool_backward_hidden"])
+def test_the_hidden_checks_pass_honest_loops_and_fail_a_tie_or_stride_mistake(grade_id):
+    if "backward" in grade_id:
+        names = {"max_pool2d_backward": student_pool_backward("max"),
+                 "avg_pool2d_backward": student_pool_backward("avg")}
+        assert run_check(grade_id, names) is None
+        names["max_pool2d_backward"] = student_pool_backward("max", last_tie=True)
+        assert run_check(grade_id, names) == "max_grad_to_last_tie"
+    else:
+        names = {"max_pool2d": student_pool("max"), "avg_pool2d": student_pool("avg")}
+        assert run_check(grade_id, names) is None
+        names["avg_pool2d"] = student_pool("avg", stride_one=True)
+        assert run_check(grade_id, names) == "pool_stride_one"
