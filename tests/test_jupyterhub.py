@@ -7,6 +7,7 @@ students log in, Fetch 02_conv2d and Submit it (one with a correct conv2d writte
 fetched notebook, one with the released stub); the instructor runs `collect --exchange`; the
 grading runs as root beside the hub (docs/deployment.md); `feedback` releases the pages to the
 exchange; the first student clicks Fetch Feedback and the page they open shows their score.
+Students have no formgrader (deploy/jupyterhub/students/); the instructor, a hub admin, has it.
 
 Needs root (useradd, and the hub starts servers as other users), Chromium, bubblewrap and
 configurable-http-proxy (`python3 tasks.py setup` installs it into .venv/node_modules). Every
@@ -475,6 +476,16 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
                     save_screenshot(page, "jupyterhub-alice-feedback")
                     heading = page.locator("h1").inner_text()
                     assert heading.startswith(f"Feedback: {ASSIGNMENT}") and alice in heading
+                hub.remember()
+
+                # The instructor (a hub admin) keeps the tools students do not get.
+                with browser_page() as page, screenshot_on_failure(page, "jupyterhub-teacher"):
+                    _log_in(page, hub_url, teacher, users.passwords[teacher])
+                    menu = _open_assignments(page)
+                    assert [m for m in menu if "Formgrader" in m], menu
+                    response = page.request.get(f"{hub_url}/user/{teacher}/formgrader")
+                    assert response.status == 200, response.status
+                    save_screenshot(page, "jupyterhub-teacher")
             except BaseException:
                 print(hub.tail())
                 raise

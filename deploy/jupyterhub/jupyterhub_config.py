@@ -9,7 +9,8 @@ real unix users and Chromium.
 Set up once, as root, on the hub machine (the course's Python environment in /opt/conv here):
 
     git clone <this repository> /opt/conv && cd /opt/conv && python3 tasks.py setup
-        # .venv with the course, JupyterHub, and configurable-http-proxy in .venv/node_modules
+        # .venv with the course, JupyterHub, and configurable-http-proxy in .venv/node_modules;
+        # use a python3 every user may run (the system's, not one in root's home folder)
     install -d -m 777 /srv/nbgrader/exchange          # nbgrader's exchange
     install -d -m 700 /srv/jupyterhub                 # the hub's database and cookie secret
     install -D -m 644 deploy/jupyterhub/nbgrader_config.py /etc/jupyter/nbgrader_config.py
