@@ -24,8 +24,8 @@ the cell's last expression):
   (Sobel, Prewitt, Laplacian) on the diverging map ``RdBu_r`` with vmin = -vmax (zero is white;
   negatives are never clamped). Each panel carries the label ``figures.show_images`` writes
   (``render.IMAGE_LABEL``, ``CLIPPED_LABEL``, ``RESPONSE_LABEL``). ``w.label`` (HTML) reads
-  ``kernel: sobel_x | feature map min -0.91, max 0.88 | … | entries sum to 0.00, so the output
-  is a signed response: …``. ``state`` keys: ``kernel_name``, ``K``, ``padding_mode``,
+  ``kernel: sobel_x | feature map min -0.91, max 0.88 | … | entries sum to 0.00: the output is
+  not a picture, signed response: …``. ``state`` keys: ``kernel_name``, ``K``, ``padding_mode``,
   ``feature_map``, ``kind``, ``output_label``, ``input_label``, ``min``, ``max``, ``vmax``,
   ``png``, ``panels`` (name -> (x, y) of each panel in the picture), ``redraw_seconds``.
 - ``channels_view(image_rgb=None) -> ChannelsView``: an RGB photo split into R, G, B; one kernel
@@ -362,13 +362,14 @@ class KernelPlayground(widgets.VBox):
         offsets = render.row_offsets(panels)
         png = render.png(render.side_by_side(panels))
         self.image.value = png
+        what = ("the output is a picture" if kind == "image"
+                else "the output is not a picture")
         colours = (f"blue −{vmax:.2f}, white 0, red +{vmax:.2f}" if kind == "response"
                    else "black 0, white 1")
         self.label.value = (
             f"kernel: <b>{html.escape(name)}</b> | feature map min {lo:.2f}, max {hi:.2f} | "
             f"{'valid (no padding)' if mode == 'valid' else f'{mode} padding'}, "
-            f"{Y.shape[0]} x {Y.shape[1]} | entries sum to {K.sum():.2f}, so the output is "
-            f"{'a picture' if kind == 'image' else 'a signed response'}: "
+            f"{Y.shape[0]} x {Y.shape[1]} | entries sum to {K.sum():.2f}: {what}, "
             f"<b>{html.escape(output_label)}</b> ({colours})")
         self.state = {"kernel_name": name, "K": K, "padding_mode": mode, "feature_map": Y,
                       "kind": kind, "output_label": output_label, "input_label": input_label,

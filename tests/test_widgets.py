@@ -257,7 +257,7 @@ def test_playground_shows_a_picture_kernel_in_gray_clipped_and_says_so(name):
     assert overshoots == (name == "sharpen")
     expected = figures.CLIPPED_LABEL if overshoots else figures.IMAGE_LABEL
     assert w.state["output_label"] == expected
-    assert f"<b>{expected}</b>" in w.label.value and "a picture" in w.label.value
+    assert f"<b>{expected}</b>" in w.label.value and "the output is a picture" in w.label.value
 
 
 @pytest.mark.parametrize("name", ["laplacian", "sobel_x", "sobel_y", "prewitt_x", "prewitt_y"])
@@ -267,6 +267,7 @@ def test_playground_shows_a_zero_sum_kernel_as_a_signed_response(name):
     assert w.state["kind"] == "response"
     assert w.state["output_label"] == figures.RESPONSE_LABEL
     assert f"<b>{figures.RESPONSE_LABEL}</b>" in w.label.value
+    assert "the output is not a picture" in w.label.value
     drawn = _output_panel(w)
     vmax = np.abs(Y).max()
     for value, (i, j) in ((0.0, np.argwhere(np.abs(Y) < 1e-12)[0]),
