@@ -320,8 +320,8 @@ def test_widgets_come_before_the_first_graded_test_cell(name):
 # written there without the markers vanishes.
 IMPERATIVES = ("explain", "describe", "say", "name", "give", "predict", "write", "compare",
                "justify", "state", "argue")
-ASKS = re.compile(r"\?|(?:^|[.:!]\s+|^\s*(?:\d+\.|[-*])\s+|\*\*\s*)(?:%s)\b"
-                  % "|".join(IMPERATIVES), re.IGNORECASE | re.MULTILINE)
+ASKS = re.compile(r"\?|(?:^|[.:!]\s+|^\s*(?:\d+\.|[-*])\s+|\*\*\s*)(?:"
+                  + "|".join(IMPERATIVES) + r")\b", re.IGNORECASE | re.MULTILINE)
 MIN_INSTRUCTION_WORDS = 8
 
 
