@@ -200,7 +200,7 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "08_pooling_an
     "08_pooling_and_a_network.ipynb"
 
 
-def test_cell(grade_id):
+def notebook_cell(grade_id):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     return next(c.source for c in nb.cells
                 if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
@@ -291,7 +291,7 @@ BACKWARD_MISTAKES = [
 
 def run_check(grade_id, names):
     try:
-        exec(compile(test_cell(grade_id), grade_id, "exec"), dict(names))
+        exec(compile(notebook_cell(grade_id), grade_id, "exec"), dict(names))
     except CheckFailed as err:
         return err.mistake
     return None
