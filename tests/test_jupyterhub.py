@@ -256,6 +256,7 @@ c.ConfigurableHTTPProxy.pid_file = "{state}/jupyterhub-proxy.pid"
 c.PAMAuthenticator.allowed_groups = {{{users.group!r}}}
 c.Authenticator.admin_users = {{{instructor!r}}}
 c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
+c.Spawner.start_timeout = c.Spawner.http_timeout = 300  # two cores shared with the whole suite
 _deploy_path = c.Spawner.environment["JUPYTER_CONFIG_PATH"]  # students/ for students
 c.Spawner.environment["JUPYTER_CONFIG_PATH"] = lambda spawner: ":".join(
     p for p in ({str(config_dir)!r}, _deploy_path(spawner)) if p)
