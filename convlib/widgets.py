@@ -392,7 +392,7 @@ def kernel_playground(image=None, kernel="sobel_x"):
 
 # ----------------------------------------------------------------------------- channels view
 
-COLOURS = ("red", "green", "blue")
+CHANNEL_COLOURS = ("red", "green", "blue")
 
 
 class ChannelsView(widgets.VBox):
@@ -411,7 +411,7 @@ class ChannelsView(widgets.VBox):
             raise ValueError(f"channels_view needs an RGB image (H, W, 3), got shape {rgb.shape}")
         self.rgb = rgb
         c = {}
-        for colour, name in zip(COLOURS, kernels, strict=True):
+        for colour, name in zip(CHANNEL_COLOURS, kernels, strict=True):
             c[f"{colour} kernel"] = widgets.Dropdown(options=KERNEL_NAMES, value=name,
                                                      description=f"{colour} kernel")
             c[f"{colour} kernel"].style.description_width = "initial"
@@ -426,7 +426,7 @@ class ChannelsView(widgets.VBox):
         self._pngs, self._drawn_kernels = {}, None
         self._top = [render.titled(render.enlarge(render.tint(rgb[..., ch], colour), 2),
                                    title=f"{colour} channel")
-                     for ch, colour in enumerate(COLOURS)]
+                     for ch, colour in enumerate(CHANNEL_COLOURS)]
         self._top.append(render.titled(render.enlarge(render.colour_image(rgb), 2),
                                        title="RGB input"))
         # one column width for the three rows, so that they line up
@@ -450,7 +450,7 @@ class ChannelsView(widgets.VBox):
     def redraw(self):
         """Recompute responses and their sum from the controls and redraw."""
         start = time.perf_counter()
-        names = [self.controls[f"{c} kernel"].value for c in COLOURS]
+        names = [self.controls[f"{c} kernel"].value for c in CHANNEL_COLOURS]
         bias = float(self.controls["bias"].value)
         x = np.moveaxis(self.rgb, -1, 0)  # (3, H, W)
         weight = np.stack([kernel(n, size=3) for n in names])[None]  # (1, 3, 3, 3)
@@ -478,7 +478,7 @@ class ChannelsView(widgets.VBox):
                       "redraw_seconds": time.perf_counter() - start}
 
     def _kernel_row(self, names):
-        panels = [_kernel_panel(colour, name) for colour, name in zip(COLOURS, names,
+        panels = [_kernel_panel(colour, name) for colour, name in zip(CHANNEL_COLOURS, names,
                                                                       strict=True)]
         panels.append(render.titled(np.full((1, 1, 3), 255, np.uint8),
                                     title="sum of the 3 responses\n+ bias\n↓"))
@@ -490,7 +490,7 @@ class ChannelsView(widgets.VBox):
         signed = [r for r, k in zip(responses, kinds, strict=True) if k == "response"]
         vmax = render.symmetric_limit(np.stack(signed)) if signed else 1.0
         panels = []
-        for ch, colour in enumerate(COLOURS):
+        for ch, colour in enumerate(CHANNEL_COLOURS):
             caption = render.label(responses[ch], kinds[ch])
             if kinds[ch] == "response":
                 caption += f"\n±{vmax:.2f}, shared by the responses"
