@@ -19,7 +19,7 @@ Public names and signatures (pictures are (h, w, 3) uint8 arrays):
   ``tint(A, colour)`` (a channel from black to pure red, green or blue): (H, W) -> (H, W, 3);
   ``colour_image(A)``: an RGB picture (H, W, 3) in [0, 1] -> uint8.
 - ``grid(A, cell=22, fmt=None)``: a small matrix as cells coloured on the diverging map with
-  their numbers; ``draw_grid(...)`` the same into a Pillow drawing (used by ``WindowPainter``).
+  their numbers; ``draw_grid(...)`` the same into a Pillow image (used by ``WindowPainter``).
 - ``enlarge(rgb, scale)``, ``side_by_side(pictures, gap=12, cell_width=None)`` (and
   ``row_offsets``: where each picture went), ``stack(pictures, gap=8)``,
   ``titled(rgb, title='', caption='')`` (``text_block(text)``: text as a picture),
@@ -172,23 +172,41 @@ def font(size):
     return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size)
 
 
-def draw_grid(draw, origin, cell, fills, texts, text_font, text_colours=None):
-    """Draw cells into a Pillow ``ImageDraw``: fills (rows, cols) colours, texts the strings
-    ('' for none), text_colours per cell (default black); origin: (x, y) of the top-left."""
+def draw_grid(img, origin, cell, fills, texts, text_size, text_colours=None):
+    """Draw cells into a Pillow image: fills (rows, cols) colours, texts the strings ('' for
+    none) written centred at ``text_size`` pixels, text_colours per cell (default black);
+    origin: (x, y) of the top-left."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(img)
     x0, y0 = origin
     for (i, j), fill in np.ndenumerate(fills):
         box = (x0 + j * cell, y0 + i * cell, x0 + (j + 1) * cell, y0 + (i + 1) * cell)
         draw.rectangle(box, fill=fill, outline="#666666")
         if texts[i, j]:
+            mask, left, top = _text_mask(texts[i, j], text_size)
+            x, y = (box[0] + box[2]) // 2 + left, (box[1] + box[3]) // 2 + 1 + top
             colour = "black" if text_colours is None else text_colours[i, j]
-            draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2 + 1), texts[i, j],
-                      fill=colour, font=text_font, anchor="mm")
+            img.paste(colour, (x, y, x + mask.width, y + mask.height), mask)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_mask(text, size):
+    """The coverage mask of ``text`` centred on (0, 0), and its offset: grids write the same
+    few numbers in many cells, and pasting a mask is much faster than laying out the text."""
+    from PIL import Image, ImageDraw
+
+    f = font(size)
+    left, top, right, bottom = f.getbbox(text, anchor="mm")
+    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=f, anchor="mm")
+    return mask, left, top
 
 
 def grid(A, cell=22, fmt=None):
     """A small matrix (rows, cols) -> picture: cells on the diverging map centred on zero
     (as ``figures.show_grid`` colours signed data), each with its number written on it."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     A = np.asarray(A, dtype=float)
     colours = diverging(A)
@@ -199,8 +217,7 @@ def grid(A, cell=22, fmt=None):
         ink[i, j] = text_colour(colours[i, j] / 255.0)
     texts = np.vectorize(lambda v: format_number(v, fmt), otypes=[object])(A)
     img = Image.new("RGB", (A.shape[1] * cell + 1, A.shape[0] * cell + 1), "white")
-    draw_grid(ImageDraw.Draw(img), (0, 0), cell, fills, texts,
-              font(max(8, int(cell * 0.42))), ink)
+    draw_grid(img, (0, 0), cell, fills, texts, max(8, int(cell * 0.42)), ink)
     return np.asarray(img)
 
 
@@ -316,7 +333,8 @@ class WindowPainter:
     def __init__(self, steps, cell=26):
         self.steps, self.cell = steps, cell
         P, K, Y = steps.padded, steps.K, steps.Y
-        self.font = font(max(8, int(cell * 0.46)))
+        self.text_size = max(8, int(cell * 0.46))
+        self.font = font(self.text_size)
         self.title_font = font(max(8, int(cell * 0.5)))
         margin, gap, title_h = 8, cell, int(cell * 1.45)
         widths = [max(s[1], 4) * cell for s in (P.shape, K.shape, Y.shape)]
@@ -371,14 +389,14 @@ class WindowPainter:
         fills[np.ix_(rows, cols)] = COLOURS["window"]
         grey = np.where(s.kinds == "input", "black", "#595959")
         c = self.cell
-        draw_grid(draw, self.origins[0], c, fills, self.texts["input"], self.font, grey)
-        draw_grid(draw, self.origins[1], c, np.full(s.K.shape, COLOURS["kernel"], dtype=object),
-                  self.texts["kernel"], self.font)
+        draw_grid(img, self.origins[0], c, fills, self.texts["input"], self.text_size, grey)
+        draw_grid(img, self.origins[1], c, np.full(s.K.shape, COLOURS["kernel"], dtype=object),
+                  self.texts["kernel"], self.text_size)
         order = np.arange(s.Y.size).reshape(s.Y.shape)
         out = np.where(order < flat, COLOURS["done"], COLOURS["todo"]).astype(object)
         out[i, j] = COLOURS["current"]
         self.texts["output"] = np.where(order <= flat, self._all_output, "").astype(object)
-        draw_grid(draw, self.origins[2], c, out, self.texts["output"], self.font)
+        draw_grid(img, self.origins[2], c, out, self.texts["output"], self.text_size)
         x0, y0 = self.origins[0]
         draw.rectangle((x0 + cols[0] * c - 1, y0 + rows[0] * c - 1, x0 + (cols[-1] + 1) * c + 1,
                         y0 + (rows[-1] + 1) * c + 1), outline="#08519c", width=3)
