@@ -83,6 +83,11 @@ LIBRARY_POOLING = (
     "convlib.avg_pool2d*",
 )
 
+# A from-scratch backward pass (notebook 07): no library convolution (the transposed
+# convolution and torch's convolution_backward included), no autograd, no convlib backward.
+BACKWARD_FROM_SCRATCH = (*LIBRARY_CONVOLUTIONS, "torch.autograd*", "torch.Tensor.backward",
+                         "torch.func*", "convlib.backward*", "convlib.conv2d_backward*")
+
 FORBIDDEN_CONV_CALLS = LIBRARY_CONVOLUTIONS  # the default policy of check_from_scratch
 
 # torch operators hooked at the dispatcher: convolutions (not "convert"), pooling and the window
@@ -91,8 +96,11 @@ TORCH_OPERATOR = re.compile(r"conv(?!ert)|pool[123]d|^aten::(im2col|col2im|unfol
 
 # The modules whose functions are hooked, and the C extension modules behind them.
 HOOKED_MODULES = ("scipy.signal", "scipy.ndimage", "convlib.conv", "convlib.layers",
-                  "convlib.linear", "convlib.windows", "convlib.pooling")
+                  "convlib.linear", "convlib.windows", "convlib.pooling", "convlib.backward")
+# torch.autograd.backward is what Tensor.backward() calls: a backward pass that builds its
+# forward from einsum (no convolution operator runs) and asks autograd is still seen.
 HOOKED_FUNCTIONS = ("numpy.convolve", "numpy.correlate",
+                    "torch.autograd.backward", "torch.autograd.grad",
                     "numpy.lib.stride_tricks.sliding_window_view",
                     "numpy.lib.stride_tricks.as_strided")
 C_ENTRY_POINTS = (("numpy._core.multiarray", ("correlate", "correlate2")),

@@ -421,7 +421,7 @@ def im2col_conv2d_mistakes():
 # own: gradient_part(fn, index) is the function giving that one gradient, and
 # backward_mistakes(part) / backward_single_mistakes(part) what each mistake makes of it.
 
-__all__ += ["BACKWARD_FROM_SCRATCH", "GRADIENT_PARTS", "backward_mistakes",
+__all__ += ["GRADIENT_PARTS", "backward_mistakes",
             "backward_reference", "backward_results", "backward_single_mistakes",
             "backward_single_reference", "check_gradients", "gradient_part",
             "numerical_grad_mistakes", "relative_error_mistakes", "relative_error_reference"]
@@ -429,12 +429,6 @@ __all__ += ["BACKWARD_FROM_SCRATCH", "GRADIENT_PARTS", "backward_mistakes",
 GRADIENT_PARTS = ("grad_x", "grad_weight", "grad_bias")
 _SINGLE_NAMES = ("dX", "dK", "db")
 
-from .forbidden import LIBRARY_CONVOLUTIONS  # noqa: E402  (this section's own import)
-
-# A from-scratch backward pass: no library convolution (the transposed convolution and
-# torch's convolution_backward included), no autograd, no convlib backward.
-BACKWARD_FROM_SCRATCH = (*LIBRARY_CONVOLUTIONS, "torch.autograd*", "torch.Tensor.backward",
-                         "torch.func*", "convlib.backward*", "convlib.conv2d_backward*")
 
 
 def _three(out, name):

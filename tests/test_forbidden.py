@@ -1,0 +1,60 @@
+"""The runtime record of library calls (convlib.forbidden.install_hooks) sees what the policies
+name, also when the call is hidden behind a method."""
+
+import numpy as np
+import torch
+
+from convlib.forbidden import BACKWARD_FROM_SCRATCH, first_forbidden, install_hooks
+
+
+def backward_through_einsum_and_autograd(X, K, dY):
+    """A 'from scratch' backward pass that asks autograd: its forward runs no convolution."""
+    X = torch.as_tensor(X).clone().requires_grad_(True)
+    K = torch.as_tensor(K).clone().requires_grad_(True)
+    (H, W), (M, N) = X.shape, K.shape
+    windows = torch.stack([torch.stack([X[i:i + M, j:j + N] for j in range(W - N + 1)])
+                           for i in range(H - M + 1)])
+    torch.einsum("ijab,ab->ij", windows, K).backward(torch.as_tensor(dY))
+    return X.grad, K.grad
+
+
+def recorded(fn, *args):
+    record = []
+    hooks = install_hooks(record.append)
+    try:
+        fn(*args)
+    finally:
+        hooks.remove()
+    return record
+
+
+def test_tensor_backward_is_recorded_and_forbidden_in_a_from_scratch_backward_pass():
+    rng = np.random.default_rng(0)
+    args = rng.normal(size=(4, 5)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3))
+    record = recorded(backward_through_einsum_and_autograd, *args)
+    assert "torch.autograd.backward" in record
+    assert first_forbidden(record, BACKWARD_FROM_SCRATCH) == "torch.autograd.backward"
+
+
+def test_torch_autograd_grad_is_recorded_and_the_hooks_come_off():
+    x = torch.ones(3, requires_grad=True)
+    record = recorded(lambda: torch.autograd.grad((x * x).sum(), x))
+    assert record == ["torch.autograd.grad"]
+    assert recorded(lambda: torch.autograd.grad((x * x).sum(), x)) == ["torch.autograd.grad"]
+    after = []
+    hooks = install_hooks(after.append)
+    hooks.remove()
+    torch.autograd.grad((x * x).sum(), x)
+    assert after == []   # removed hooks record nothing
+
+
+def test_an_honest_numpy_backward_records_nothing_forbidden():
+    def honest(X, K, dY):
+        dK = np.array([[np.sum(X[a:a + dY.shape[0], b:b + dY.shape[1]] * dY)
+                        for b in range(K.shape[1])] for a in range(K.shape[0])])
+        return dK
+
+    rng = np.random.default_rng(1)
+    record = recorded(honest, rng.normal(size=(4, 5)), rng.normal(size=(2, 3)),
+                      rng.normal(size=(3, 3)))
+    assert first_forbidden(record, BACKWARD_FROM_SCRATCH) is None
