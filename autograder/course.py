@@ -172,6 +172,11 @@ class Course:
         for path in sorted((self.root / "autograded").glob(pattern)):
             try:
                 found.append(json.loads(path.read_text()))
+            except PermissionError as exc:
+                raise WorkflowError(f"{path} cannot be read by this account ({exc}); grade "
+                                    "wrote it as another user: give the course folder back to "
+                                    "the instructor (chown -R) or run both as the same user"
+                                    ) from exc
             except (OSError, ValueError) as exc:
                 raise WorkflowError(f"{path} is not valid JSON ({exc}); run grade again for "
                                     "that assignment") from exc

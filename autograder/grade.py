@@ -105,8 +105,16 @@ def fingerprint(submission_bytes, source_bytes, limits):
 
 
 def _write_atomic(path, data):
+    """Write ``data`` to ``path`` all at once, with the permissions ``open`` would give it.
+
+    (mkstemp's files are private to their owner: a grader running as another account than the
+    instructor, beside a hub, would leave results nobody else can read.)
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, path)

@@ -4,9 +4,11 @@ temporary folder, and headless Chromium clicking through JupyterLab's Assignment
 
 The instructor (a unix user) runs `python -m autograder init --exchange` and `release`; two
 students log in, Fetch 02_conv2d and Submit it (one with a correct conv2d written into the
-fetched notebook, one with the released stub); the instructor runs `collect --exchange`; the
-grading runs as root beside the hub (docs/deployment.md); `feedback` releases the pages to the
-exchange; the first student clicks Fetch Feedback and the page they open shows their score.
+fetched notebook, one with a conv2d that flips the kernel); the instructor runs `collect
+--exchange`; the grading runs as root beside the hub (docs/deployment.md), and the instructor
+reads its files as themselves; `feedback` releases the pages to the exchange; each student clicks
+Fetch Feedback: the first one's page shows their score, the second one's the diagnosis of the
+mistake.
 Students have no formgrader (deploy/jupyterhub/students/); the instructor, a hub admin, has it.
 
 Needs root (useradd, and the hub starts servers as other users), Chromium, bubblewrap and
@@ -415,10 +417,12 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
         assert "to the exchange" in out.stdout, out.stdout
         source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
 
-        def write_correct_answer(path: Path) -> None:
-            fetched = nbformat.read(path, 4)
-            answer = student_notebook(BY_NAME["loops"], fetched, source)
-            _write_as(users, alice, path, nbformat.writes(answer))
+        def answer_as(name, demo_student):
+            def write(path: Path) -> None:
+                fetched = nbformat.read(path, 4)
+                answer = student_notebook(BY_NAME[demo_student], fetched, source)
+                _write_as(users, name, path, nbformat.writes(answer))
+            return write
 
         port = _free_port()
         hub_url = f"http://127.0.0.1:{port}"
@@ -426,10 +430,11 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
         with _hub(base, config, port) as hub:
             try:
                 with browser_page() as page, screenshot_on_failure(page, "jupyterhub-alice"):
-                    _fetch_and_submit(page, hub_url, users, alice, write_correct_answer)
+                    _fetch_and_submit(page, hub_url, users, alice, answer_as(alice, "loops"))
                 hub.remember()
                 with browser_page() as page, screenshot_on_failure(page, "jupyterhub-bob"):
-                    _fetch_and_submit(page, hub_url, users, bob)  # hands in the stub
+                    _fetch_and_submit(page, hub_url, users, bob,  # flips the kernel
+                                      answer_as(bob, "kernel_flipped"))
                 hub.remember()
 
                 out = _as_user(users, teacher, python, extra_env, "-m", "autograder",
@@ -442,9 +447,8 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
                     [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course",
                      str(course), "--workers", "2"], capture_output=True, text=True)
                 assert grade.returncode == 0, grade.stdout + grade.stderr
-                # grade writes its results files with mode 0600 (mkstemp), so a grader running
-                # under another account must hand the folder back before `feedback`.
-                subprocess.run(["chown", "-R", f"{teacher}:{teacher}", str(course)], check=True)
+                # The files grade wrote as root are readable by the instructor, who runs
+                # `feedback` next as themselves.
                 results = {r["student"]: r for r in (
                     json.loads(p.read_text()) for p in
                     course.glob(f"autograded/*/{ASSIGNMENT}/{ASSIGNMENT}.results.json"))}
@@ -454,6 +458,7 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
                 assert autograded and all(c["status"] == "passed" for c in autograded), a
                 assert a["score"] == sum(c["max_points"] for c in autograded)
                 assert b["score"] < a["score"], (a["score"], b["score"])
+                assert "kernel_flipped" in {c["mistake"] for c in b["cells"]}, b["cells"]
 
                 out = _as_user(users, teacher, python, extra_env, "-m", "autograder",
                                "feedback", ASSIGNMENT, "--course", str(course))
@@ -477,6 +482,21 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
                     save_screenshot(page, "jupyterhub-alice-feedback")
                     heading = page.locator("h1").inner_text()
                     assert heading.startswith(f"Feedback: {ASSIGNMENT}") and alice in heading
+                hub.remember()
+
+                # Bob reads the diagnosis of his mistake on his feedback page.
+                with browser_page() as page, screenshot_on_failure(page, "jupyterhub-bob-fb"):
+                    _log_in(page, hub_url, bob, users.passwords[bob])
+                    _open_assignments(page)
+                    row = _row(page, "submitted_assignments_list")
+                    row.get_by_role("button", name="Fetch Feedback").click()
+                    page.get_by_text("(view feedback)").first.wait_for(timeout=2 * MINUTE)
+                    pages = list((users.home(bob) / ASSIGNMENT / "feedback").glob(
+                        f"*/{ASSIGNMENT}.html"))
+                    assert len(pages) == 1, pages
+                    page.goto(f"{hub_url}/user/{bob}/files/{pages[0].relative_to(users.home(bob))}")
+                    page.get_by_text("kernel-flipped answer").first.wait_for(timeout=MINUTE)
+                    save_screenshot(page, "jupyterhub-bob-feedback")
                 hub.remember()
 
                 # The instructor (a hub admin) keeps the tools students do not get.
