@@ -144,11 +144,12 @@ class NotebookGrader:
                 copy_back(original, new)
         return result
 
-    def from_scratch(self, name, forbidden):
-        """Trusted answer to convlib.checks.check_from_scratch. The verdict is settled again
+    def from_scratch(self, name, forbidden, args=None):
+        """Trusted answer to convlib.checks.check_from_scratch (``args``: the test cell's own
+        probe input, plain data, or None for the default probes). The verdict is settled again
         when the notebook is done (`verdicts`): every check of the function then scores 0."""
         self.policies[name] = forbidden
-        self._probe(name)
+        self._probe(name, args)
         reason = self.verdict(name)
         if reason:
             self.flags.add("forbidden_call")
@@ -193,21 +194,25 @@ class NotebookGrader:
                                               "library calls was switched off")
         return {name: reason for name, reason in out.items() if reason}
 
-    def _probe(self, name):
-        samples = default_probe_inputs()
-        missing = 0
+    def _probe(self, name, args=None):
+        """Run `name` once under the record; a function that never ran is not from scratch."""
+        samples = [tuple(args)] if args is not None else default_probe_inputs()
+        missing, error = 0, None
         for sample in samples:
             try:
                 self.call(name, sample, {})
                 return
             except NotImplementedError:
                 missing += 1
-            except Exception:  # noqa: BLE001  (not this kind of input: try the next)
-                continue
+            except Exception as err:  # noqa: BLE001  (not this kind of input: try the next)
+                error = err
         if missing == len(samples):
             raise CheckFailed(f"{name} is not implemented yet. Replace `raise "
                               "NotImplementedError()` with your code.", mistake="not_implemented",
                               case="from-scratch run")
+        raise CheckFailed(f"{name} raised {type(error).__name__} on the from-scratch check's "
+                          "input, so it could not be checked: make it run on the inputs the "
+                          "exercise describes.", mistake="raised_error", case="from-scratch run")
 
     # -- cells -----------------------------------------------------------------------------
 
@@ -349,7 +354,8 @@ def grade_cells(session, source, nb, stdout):
             entry.update(points=0.0, status="forbidden", mistake="forbidden_call",
                          case=f"from-scratch check of {names[0]}", message=(
                              f"Scored 0: {names[0]} {verdicts[names[0]]}. In a from-scratch "
-                             "exercise no library convolution may compute the answer, so every "
+                             "exercise no library function may compute the answer (a library "
+                             "convolution, or whatever else the exercise forbids), so every "
                              f"check of {names[0]} scores 0.")[:2000])
     if verdicts:
         grader.flags.add("forbidden_call")

@@ -55,8 +55,8 @@ class StudentFunction:
     def __call__(self, *args, **kwargs):
         return self._grader.call(self.__name__, args, kwargs)
 
-    def __grader_from_scratch__(self, forbidden):
-        return self._grader.from_scratch(self.__name__, list(forbidden))
+    def __grader_from_scratch__(self, forbidden, args=None):
+        return self._grader.from_scratch(self.__name__, list(forbidden), args)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"

@@ -58,14 +58,19 @@ def _refuse(name, what, case):
 
 
 def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
-    """Fail with ``forbidden_call`` if ``fn`` uses a library convolution (see module docstring)."""
+    """Fail with ``forbidden_call`` if ``fn`` uses a forbidden library call (the policy
+    ``forbidden``), ``not_implemented`` for a stub, ``raised_error`` if ``fn`` ran on none of the
+    probe inputs (``args``, or small (image, kernel) pairs): a function that never ran cannot be
+    shown to be from scratch."""
     if hasattr(type(fn), "__grader_from_scratch__"):
-        return fn.__grader_from_scratch__(list(forbidden))
+        return fn.__grader_from_scratch__(list(forbidden),
+                                          None if args is None else tuple(args))
     name = getattr(fn, "__name__", "your function")
     policy = list(forbidden)
     static = scan_function(_notebook_cells(fn), name, policy)
     if static:
         _refuse(name, static[0], "source of " + name)
+    error = None
     for sample in ([tuple(args)] if args is not None else default_probe_inputs()):
         record = []
         hooks = install_hooks(record.append)
@@ -75,7 +80,8 @@ def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
             raise CheckFailed(f"{name} is not implemented yet. "
                               + EXPLANATIONS["not_implemented"], mistake="not_implemented",
                               case="from-scratch run") from None
-        except Exception:  # noqa: BLE001  (not this kind of input: try the next sample)
+        except Exception as err:  # noqa: BLE001  (not this kind of input: try the next sample)
+            error = err
             continue
         finally:
             hooks.remove()
@@ -83,4 +89,6 @@ def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
         if used:
             _refuse(name, used, "from-scratch run")
         return None
-    return None
+    raise CheckFailed(f"{name} raised {type(error).__name__} on the from-scratch check's input, "
+                      f"so it could not be checked: make it run on the inputs the exercise "
+                      f"describes.", mistake="raised_error", case="from-scratch run")

@@ -518,15 +518,35 @@ def test_from_scratch_defers_to_the_trusted_grader_proxy():
     class Proxy:
         calls = []
 
-        def __grader_from_scratch__(self, forbidden):
-            Proxy.calls.append(forbidden)
+        def __grader_from_scratch__(self, forbidden, args=None):
+            Proxy.calls.append((forbidden, args))
             return "answered by the grader"
 
         def __call__(self, *args):
             raise AssertionError("the proxy must not be called")
 
     assert check_from_scratch(Proxy()) == "answered by the grader"
-    assert Proxy.calls == [list(FORBIDDEN_CONV_CALLS)]
+    assert check_from_scratch(Proxy(), args=[IMAGE, 2]) == "answered by the grader"
+    assert Proxy.calls == [(list(FORBIDDEN_CONV_CALLS), None),
+                           (list(FORBIDDEN_CONV_CALLS), (IMAGE, 2))]  # the cell's own input
+
+
+def test_from_scratch_with_the_cells_arguments_reports_a_four_argument_stub():
+    def pool_backward(x, grad_out, kernel_size, stride=None):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed) as info:
+        check_from_scratch(pool_backward, args=(IMAGE, IMAGE, 2, 2))
+    assert info.value.mistake == "not_implemented"
+
+
+def test_from_scratch_does_not_pass_a_function_that_never_ran():
+    def needs_four(x, grad_out, kernel_size, stride):   # the default probes give two
+        return x
+
+    with pytest.raises(CheckFailed) as info:
+        check_from_scratch(needs_four)
+    assert info.value.mistake == "raised_error" and "TypeError" in str(info.value)
 
 
 def test_a_function_cannot_claim_the_grader_hook_on_itself():
