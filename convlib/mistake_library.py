@@ -334,6 +334,37 @@ def check_layer_params(answers, layers, *, name="layer_params"):
 
 
 
+# -- 05 correlation vs convolution ---------------------------------------------------------------
+# convolve2d(image, kernel) is true convolution, 'valid': the kernel flipped on both axes.
+
+__all__ += ["convolve2d_mistakes"]
+
+
+def _correlate_flipped(x, k, rows, cols):
+    """Valid cross-correlation with the kernel reversed along the chosen axes."""
+    k = _np(k)
+    return _correlate_valid(x, k[::-1 if rows else 1, ::-1 if cols else 1])
+
+
+def convolve2d_mistakes():
+    """Candidate wrong answers (with their explanations) for ``convolve2d(image, kernel)``."""
+    return {
+        "kernel_not_flipped": (
+            lambda X, K: _correlate_flipped(X, K, False, False),
+            "That is cross-correlation: the kernel was not flipped. Flip it on both axes "
+            "(K[::-1, ::-1]) before sliding it."),
+        "flipped_one_axis": (
+            lambda X, K: [_correlate_flipped(X, K, True, False),
+                          _correlate_flipped(X, K, False, True)],
+            "The kernel was flipped along one axis only (flipud or fliplr): flip it upside "
+            "down AND left to right."),
+        "kernel_transposed": (
+            lambda X, K: _correlate_valid(X, _np(K).T),
+            "The kernel was transposed (K.T) instead of flipped: a transpose swaps rows and "
+            "columns, a flip turns the kernel by 180 degrees."),
+    }
+
+
 # -- 06 going further ---------------------------------------------------------------------------
 # receptive_field(layers) returns a number: check_function compares numbers without naming a
 # mistake, so check_receptive_field names it. im2col_conv2d is a valid cross-correlation.

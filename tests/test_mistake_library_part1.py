@@ -280,3 +280,26 @@ def test_every_code_of_these_sections_is_in_the_vocabulary():
                  "conv2d_multi_mistakes", "check_layer_params", "check_receptive_field",
                  "im2col_conv2d_mistakes"):
         assert name in ML.__all__
+
+
+# ----------------------------------------------------------------------------- 05
+
+def test_convolve2d_mistakes_equal_scipy_with_the_slip_and_differ_from_convolution():
+    X, K = rng.normal(size=(6, 7)), rng.normal(size=(2, 3))
+    right = scipy.signal.convolve2d(X, K, mode="valid")
+    by_scipy = {
+        "kernel_not_flipped": [scipy.signal.correlate2d(X, K, mode="valid")],
+        # flipped upside down only = convolution with the left-right mirror, and vice versa
+        "flipped_one_axis": [scipy.signal.convolve2d(X, K[:, ::-1], mode="valid"),
+                             scipy.signal.convolve2d(X, K[::-1, :], mode="valid")],
+        "kernel_transposed": [scipy.signal.correlate2d(X, K.T, mode="valid")],
+    }
+    mistakes = ML.convolve2d_mistakes()
+    assert set(mistakes) == set(by_scipy) and set(mistakes) <= set(MISTAKES)
+    for code, (fn, explanation) in mistakes.items():
+        got = fn(X, K)
+        got = got if isinstance(got, list) else [got]
+        assert len(got) == len(by_scipy[code]) and explanation, code
+        for g, expected in zip(got, by_scipy[code], strict=True):
+            np.testing.assert_allclose(g, expected, atol=1e-12)
+            assert g.shape != right.shape or not np.allclose(g, right)   # the slip shows
