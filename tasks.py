@@ -108,7 +108,7 @@ def test():
     if any(a.startswith(("-n", "--numprocesses")) for a in args):
         workers = "the given"
     else:
-        args = ["-n", workers, "--dist", "worksteal", *args]
+        args = ["-n", workers, "--dist", "worksteal", "--durations=12", *args]
     run(VENV / "bin" / "ruff", "check", ROOT, cwd=ROOT)
     with tempfile.TemporaryDirectory(prefix="conv-tests-") as tmp:
         env = jupyter_env(tmp)

@@ -1,14 +1,16 @@
 """The instructor's command line: one command per step of a week, on a course folder anywhere.
 
-    python -m autograder init DIR [--exchange EXCHANGE_DIR] [--assignments A ...]
-    python -m autograder release ASSIGNMENT --course DIR
+    python -m autograder init DIR [--course-id ID] [--exchange EXCHANGE_DIR] [--assignments A ...]
+    python -m autograder release ASSIGNMENT ... | --all --course DIR
     python -m autograder collect ASSIGNMENT --course DIR --zip LMS_DOWNLOAD.zip [--pattern REGEX]
     python -m autograder collect ASSIGNMENT --course DIR --exchange
-    python -m autograder grade ASSIGNMENT --course DIR
-    python -m autograder feedback ASSIGNMENT --course DIR
-    python -m autograder export --course DIR [--to OUT_DIR]
+    python -m autograder grade ASSIGNMENT --course DIR [--shard K/N] [...]   (grade --help)
+    python -m autograder merge ASSIGNMENT --course DIR                       (after the shards)
+    python -m autograder feedback ASSIGNMENT --course DIR [--release]
+    python -m autograder export --course DIR [--to OUT_DIR] [--format canvas|moodle --roster FILE
+                                [--match COLUMN]]
     python -m autograder report --course DIR [--to OUT_DIR] [--assignment A]
-    python -m autograder demo [DIR] [--students N]
+    python -m autograder demo [DIR] [--assignment A] [--students N] [--workers N]
     python -m autograder doctor [--course DIR]
 
 --course defaults to the current folder. See docs/instructor-guide.md; `doctor` checks that the
@@ -199,8 +201,13 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["grade"] and {"-h", "--help"} & set(argv):  # the grading engine's options
+        from . import grade as engine
+        engine.build_parser(prog=f"{PROG} grade").print_help()
+        return 0
     try:
-        return run(sys.argv[1:] if argv is None else argv)
+        return run(argv)
     except WorkflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@
 Each check is a function of the `Machine` it looks at and returns a `Check`. They run in order
 and stop at the first failure, because each needs the ones before it: no bwrap, no namespaces;
 no namespaces, no sandbox. The last ones start one real sandbox and look from inside it: no
-network, no course files, a private /tmp, not root. When bwrap fails, `diagnose` maps its own
+network, no course files, a private /tmp, not root, and every library convolution run inside
+reaches the grader's record. When bwrap fails, `diagnose` maps its own
 error message to the setting that blocks it and the exact fix (docs/deployment.md has the long
 form). `preflight` is the same run for the grader: it raises SandboxError naming the first
 failure's cause and fix.

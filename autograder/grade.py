@@ -1,6 +1,7 @@
 """Grade a whole class in a sandbox, in parallel, into nbgrader's gradebook.
 
     python -m autograder grade 02_conv2d --course DIR [--workers N] [--student s01 ...]
+    (--student once per student)
 
 Reads DIR/submitted/<student>/<assignment>/<notebook>.ipynb, takes the test cells from the
 trusted DIR/source/<assignment>/<notebook>.ipynb (or --source-dir), runs every student cell in a

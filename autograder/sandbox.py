@@ -1,6 +1,6 @@
 """Start and drive the bubblewrap sandbox in which student code runs (the trusted side).
 
-One `Sandbox` is one bwrap process with its own PID, network, IPC and mount namespaces,
+One `Sandbox` is one bwrap process with its own PID, network, IPC, UTS and mount namespaces,
 running sandboxed/kernel.py as a pre-warmed fork server. `Sandbox.session(limits)` forks a fresh
 child for one submission and returns a `Session` that talks to it over a private socket.
 

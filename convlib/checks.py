@@ -8,7 +8,8 @@ instead of sum, integers, last row never filled...) and names the one that match
 API reference
 -------------
 ``CheckFailed(message, *, mistake="wrong_values", case=None)``
-    Subclass of ``AssertionError`` raised by every check. ``.mistake`` is a short code (below),
+    (defined in ``convlib.mistakes``, re-exported here) Subclass of ``AssertionError`` raised by
+    every check. ``.mistake`` is a code of ``convlib.mistakes.MISTAKES``,
     ``.case`` says which input (``"hidden image 12x10, 3x3 kernel"``), ``str(err)`` is the message
     shown to the student: expected vs. got, on which input, and the likely mistake.
 
@@ -63,17 +64,19 @@ rtol=1e-5, allow_dtypes=None)``
     to allow; ``FORBIDDEN_CONV_CALLS`` are the library convolutions, ``WINDOW_HELPERS`` the
     unfold-style helpers an im2col exercise forbids too). If ``type(fn)`` has
     ``__grader_from_scratch__`` (the trusted grader's proxy), the call returns
-    ``fn.__grader_from_scratch__(list(forbidden))``. Otherwise, in the student's kernel: the
-    notebook's cells are analysed (``convlib.scan.scan_function``), then ``fn`` runs once on
-    ``args`` (by default small random 2-D then 1-D, torch then numpy inputs, until one is
-    accepted) with every library convolution hooked (``convlib.forbidden.install_hooks``) and
-    unhooked afterwards. Raises ``CheckFailed(mistake="forbidden_call")`` naming the call, or
-    ``not_implemented``.
+    ``fn.__grader_from_scratch__(list(forbidden), args)`` (the grader probes with the same
+    ``args``). Otherwise, in the student's kernel (``convlib.from_scratch``): the notebook's cells
+    are analysed (``convlib.scan.scan_function``), then ``fn`` runs on ``args`` (by default small
+    random 2-D then 1-D, torch then numpy inputs, until one is accepted) with every forbidden
+    library function hooked (``convlib.forbidden.install_hooks``) and unhooked afterwards.
+    Raises ``CheckFailed`` with ``forbidden_call`` naming the call, ``not_implemented`` for a
+    stub, or ``raised_error`` when ``fn`` ran on none of the inputs.
 
-Mistake codes: ``kernel_flipped``, ``kernel_transposed``, ``transposed``, ``output_too_small``,
-``output_too_large``, ``integer_truncation``, ``input_modified``, ``padding_added``,
-``mean_not_sum``, ``wrong_shape``, ``wrong_values``, ``wrong_type``, ``forbidden_call``,
-``not_implemented``, ``raised_error``.
+Mistake codes: the vocabulary is ``convlib.mistakes.MISTAKES`` (each code with its title and its
+explanation); the generic ones of this module are ``kernel_flipped``, ``kernel_transposed``,
+``transposed``, ``output_too_small``, ``output_too_large``, ``integer_truncation``,
+``input_modified``, ``padding_added``, ``mean_not_sum``, ``wrong_shape``, ``wrong_values``,
+``wrong_type``, ``forbidden_call``, ``not_implemented``, ``raised_error``.
 
 Exceptions that are not ``Exception`` subclasses (``KeyboardInterrupt``, ``SystemExit``, a
 grader's own signals) pass through the checks unchanged.

@@ -9,7 +9,9 @@ allowed: array arithmetic, sums, ``matmul``/``einsum``/``tensordot``, FFTs, and 
 helpers* (``F.unfold``, ``Tensor.unfold``, ``sliding_window_view``, ``as_strided``,
 ``convlib.im2col``), except in an exercise whose point is to build the windows (notebook 06's
 ``im2col_conv2d``), which forbids ``WINDOW_HELPERS`` too. The pooling exercises (notebook 08)
-forbid those and ``LIBRARY_POOLING`` (torch's and convlib's pooling) as well.
+forbid those and ``LIBRARY_POOLING`` (torch's and convlib's pooling) as well; the backward-pass
+exercises (notebook 07) use ``BACKWARD_FROM_SCRATCH``: the convolutions, autograd
+(``Tensor.backward``, ``torch.autograd.*``, ``torch.func``) and convlib's backward.
 
 A policy is a list of glob patterns over dotted names (``fnmatch``, case-sensitive; ``*`` also
 matches dots). A pattern starting with ``!`` allows what it matches; the last matching pattern
@@ -19,13 +21,15 @@ static scan (``convlib.scan``), by the runtime hooks below, and by the self-chec
 Runtime hooks (``install_hooks(record)``) sit where the work is done, not where it is spelled:
 
 * torch: a kernel at the dispatcher's BackendSelect key for every operator whose name is a
-  convolution (or a window helper), in every namespace. Every Python path into torch's C++
+  convolution, a pooling or a window helper, in every namespace. Every Python path into torch's C++
   (functional, modules, ``torch.ops``, ``torch._C``, inference mode, other threads, autograd)
   passes through it; it calls ``record(label)`` and then redispatches to the real kernel.
 * numpy, scipy, convlib: every reference, in every loaded module, to a forbidden function or to
   the C entry points behind them (``numpy``'s ``multiarray.correlate``, ``scipy.signal``'s
   ``_sigtools``, ``scipy.ndimage``'s ``_nd_image``) is replaced by a wrapper that records, then
-  calls the original.
+  calls the original. The same for ``torch.autograd.backward`` and ``torch.autograd.grad``
+  (what ``Tensor.backward()`` calls), so a backward pass that asks autograd is seen even when
+  its forward ran no convolution.
 
 Hooks never change a result. In the grader they are installed before any student code runs and
 ``record`` writes to a pipe whose reading end is in the trusted grader, outside the student's

@@ -3,7 +3,7 @@ tables: the feedback page, the class report, the exports) and its explanation (f
 in the failed check's message).
 
 Every check that diagnoses a mistake (convlib.checks, the notebooks' test cells, the grader)
-names it by one of these codes; `tests/test_checks.py` fails when a code is used anywhere
+names it by one of these codes; `tests/test_mistakes.py` fails when a code is used anywhere
 without an entry here. A test cell may give a more specific explanation of its own
 (``mistakes={"forgot_bias": (9, "…")}``); the title still comes from here.
 """

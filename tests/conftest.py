@@ -33,3 +33,19 @@ def pytest_itemcollected(item):
     (pytest -m "not slow") leaves it out, CI and `tasks.py test` run it."""
     if item.get_closest_marker("sandbox") or item.get_closest_marker("browser"):
         item.add_marker(pytest.mark.slow)
+
+
+# The longest tests first, so that the short ones fill the end of a parallel run instead of one
+# worker finishing a three-minute test alone (pytest-xdist hands tests out in this order).
+LONGEST_FIRST = ("test_jupyterhub.py", "test_grader_catalogue.py", "test_workflow_demo.py",
+                 "test_grader_all_notebooks.py", "test_notebooks.py", "test_grader_shards.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = item.path.name
+        if name in LONGEST_FIRST:
+            return LONGEST_FIRST.index(name)
+        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
+
+    items.sort(key=rank)  # stable: each module keeps its own order

@@ -208,6 +208,13 @@ def test_missing_course_folder_is_named_with_how_to_create_it(tmp_path):
     assert_clean_failure(proc, "not a course folder", "nbgrader_config.py")
 
 
+def test_grade_help_lists_the_grading_options_without_a_course_folder(tmp_path):
+    proc = cli("grade", "--help", "--course", tmp_path / "nowhere")
+    assert proc.returncode == 0, proc.stderr
+    for option in ("--shard", "--workers", "--student", "--unsandboxed"):
+        assert option in proc.stdout, option
+
+
 def test_assignment_never_released_is_refused_by_every_step(course, tmp_path):
     source = course / "source" / "late"
     shutil.copytree(course / "source" / "toy", source)
