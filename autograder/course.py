@@ -8,6 +8,8 @@
     DIR/feedback/<student>/<assignment>/         per-notebook feedback HTML (`feedback`)
     DIR/exports/, DIR/reports/                   grade tables (`export`), class report (`report`)
     DIR/gradebook.db                             nbgrader's gradebook
+    DIR/shards/<assignment>/<K>-of-<N>.json      a `grade --shard K/N` run's manifest (`merge`)
+    DIR/.hidden-tests-secret                     the hidden-test inputs' key (first `grade`)
 
 The folder may live anywhere; every nbgrader run uses it as its working directory.
 """
