@@ -389,6 +389,20 @@ def _fetch_and_submit(page, hub_url, users, name, before_submit=None) -> None:
     save_screenshot(page, f"jupyterhub-{who}-submitted")
 
 
+def _open_feedback(page, hub_url, users, name) -> None:
+    """Log in as `name`, Fetch Feedback in the Assignments tab and open the one page it got."""
+    who = name.rsplit("-", 1)[-1]
+    _log_in(page, hub_url, name, users.passwords[name])
+    _open_assignments(page)
+    row = _row(page, "submitted_assignments_list")
+    row.get_by_role("button", name="Fetch Feedback").click()
+    page.get_by_text("(view feedback)").first.wait_for(timeout=2 * MINUTE)
+    save_screenshot(page, f"jupyterhub-{who}-feedback-fetched")
+    pages = list((users.home(name) / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+    assert len(pages) == 1, pages
+    page.goto(f"{hub_url}/user/{name}/files/{pages[0].relative_to(users.home(name))}")
+
+
 # ----------------------------------------------------------------------------- the test
 
 def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
@@ -466,17 +480,7 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
                 assert len(released) == 2, (out.stdout, released)
 
                 with browser_page() as page, screenshot_on_failure(page, "jupyterhub-feedback"):
-                    _log_in(page, hub_url, alice, users.passwords[alice])
-                    _open_assignments(page)
-                    row = _row(page, "submitted_assignments_list")
-                    row.get_by_role("button", name="Fetch Feedback").click()
-                    page.get_by_text("(view feedback)").first.wait_for(timeout=2 * MINUTE)
-                    save_screenshot(page, "jupyterhub-alice-feedback-fetched")
-                    pages = list((users.home(alice) / ASSIGNMENT / "feedback").glob(
-                        f"*/{ASSIGNMENT}.html"))
-                    assert len(pages) == 1, pages
-                    relative = pages[0].relative_to(users.home(alice))
-                    page.goto(f"{hub_url}/user/{alice}/files/{relative}")
+                    _open_feedback(page, hub_url, users, alice)
                     score = f"Score: {a['score']:g} / {a['max_score']:g}"
                     page.get_by_text(score).first.wait_for(timeout=MINUTE)
                     save_screenshot(page, "jupyterhub-alice-feedback")
@@ -486,15 +490,7 @@ def test_students_fetch_submit_and_get_feedback_through_a_real_jupyterhub():
 
                 # Bob reads the diagnosis of his mistake on his feedback page.
                 with browser_page() as page, screenshot_on_failure(page, "jupyterhub-bob-fb"):
-                    _log_in(page, hub_url, bob, users.passwords[bob])
-                    _open_assignments(page)
-                    row = _row(page, "submitted_assignments_list")
-                    row.get_by_role("button", name="Fetch Feedback").click()
-                    page.get_by_text("(view feedback)").first.wait_for(timeout=2 * MINUTE)
-                    pages = list((users.home(bob) / ASSIGNMENT / "feedback").glob(
-                        f"*/{ASSIGNMENT}.html"))
-                    assert len(pages) == 1, pages
-                    page.goto(f"{hub_url}/user/{bob}/files/{pages[0].relative_to(users.home(bob))}")
+                    _open_feedback(page, hub_url, users, bob)
                     page.get_by_text("kernel-flipped answer").first.wait_for(timeout=MINUTE)
                     save_screenshot(page, "jupyterhub-bob-feedback")
                 hub.remember()
