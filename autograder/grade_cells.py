@@ -13,7 +13,7 @@ import time
 
 from convlib.checks import EXPLANATIONS, CheckFailed
 from convlib.forbidden import first_forbidden
-from convlib.from_scratch import default_probe_inputs
+from convlib.from_scratch import default_probe_inputs, never_ran, not_implemented
 from convlib.scan import scan_function, scan_tampering
 
 from .results import CellResult
@@ -206,13 +206,7 @@ class NotebookGrader:
                 missing += 1
             except Exception as err:  # noqa: BLE001  (not this kind of input: try the next)
                 error = err
-        if missing == len(samples):
-            raise CheckFailed(f"{name} is not implemented yet. Replace `raise "
-                              "NotImplementedError()` with your code.", mistake="not_implemented",
-                              case="from-scratch run")
-        raise CheckFailed(f"{name} raised {type(error).__name__} on the from-scratch check's "
-                          "input, so it could not be checked: make it run on the inputs the "
-                          "exercise describes.", mistake="raised_error", case="from-scratch run")
+        raise not_implemented(name) if missing == len(samples) else never_ran(name, error)
 
     # -- cells -----------------------------------------------------------------------------
 

@@ -18,7 +18,20 @@ from .mistakes import EXPLANATIONS, CheckFailed
 from .scan import scan_function
 from .validate import copy_input
 
-__all__ = ["check_from_scratch", "default_probe_inputs"]
+__all__ = ["check_from_scratch", "default_probe_inputs", "not_implemented", "never_ran"]
+
+
+def not_implemented(name, case="from-scratch run"):
+    """The failure for a stub that still raises NotImplementedError."""
+    return CheckFailed(f"{name} is not implemented yet. " + EXPLANATIONS["not_implemented"],
+                       mistake="not_implemented", case=case)
+
+
+def never_ran(name, error):
+    """The failure for a function that raised ``error`` on every probe input."""
+    return CheckFailed(f"{name} raised {type(error).__name__} on the from-scratch check's input, "
+                       "so it could not be checked: make it run on the inputs the exercise "
+                       "describes.", mistake="raised_error", case="from-scratch run")
 
 
 def default_probe_inputs():
@@ -77,9 +90,7 @@ def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
         try:
             fn(*[copy_input(a) for a in sample])
         except NotImplementedError:
-            raise CheckFailed(f"{name} is not implemented yet. "
-                              + EXPLANATIONS["not_implemented"], mistake="not_implemented",
-                              case="from-scratch run") from None
+            raise not_implemented(name) from None
         except Exception as err:  # noqa: BLE001  (not this kind of input: try the next sample)
             error = err
             continue
@@ -89,6 +100,4 @@ def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
         if used:
             _refuse(name, used, "from-scratch run")
         return None
-    raise CheckFailed(f"{name} raised {type(error).__name__} on the from-scratch check's input, "
-                      f"so it could not be checked: make it run on the inputs the exercise "
-                      f"describes.", mistake="raised_error", case="from-scratch run")
+    raise never_ran(name, error)

@@ -481,13 +481,12 @@ def backward_results(fn, args, name):
     """``fn(*args)`` as three gradients, or ``CheckFailed`` (``not_implemented`` for a stub,
     ``wrong_type`` for anything but three gradients): a from-scratch cell's first call."""
     from .checks import CheckFailed
+    from .from_scratch import not_implemented
 
     try:
         out = fn(*args)
     except NotImplementedError:
-        raise CheckFailed(f"{name} is not implemented yet. Replace `raise "
-                          "NotImplementedError()` with your code.", mistake="not_implemented",
-                          case="a first run") from None
+        raise not_implemented(name, case="a first run") from None
     three = _three(out, name)
     if three is None:
         raise CheckFailed(f"{name} returned {'None' if out is None else type(out).__name__}; "
