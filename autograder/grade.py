@@ -105,6 +105,15 @@ def fingerprint(submission_bytes, source_bytes, limits):
     return h.hexdigest()
 
 
+def _read_umask():
+    umask = os.umask(0)  # the only way to read it is to set it: done once, at import, before
+    os.umask(umask)      # any grading thread exists (umask is per process, not per thread)
+    return umask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()
+
+
 def _write_atomic(path, data):
     """Write ``data`` to ``path`` all at once, with the permissions ``open`` would give it.
 
@@ -113,9 +122,7 @@ def _write_atomic(path, data):
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
+    os.fchmod(fd, _FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, path)
