@@ -17,12 +17,13 @@ The folder may live anywhere; every nbgrader run uses it as its working director
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import nbgrader_cli
+from .gradebook import open_gradebook
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -52,13 +53,6 @@ c.Exchange.root = {root!r}
 
 class WorkflowError(Exception):
     """A problem the instructor can fix; the message names it and says what to do."""
-
-
-def nbgrader_env():
-    """nbgrader shells out to `alembic`: put this interpreter's scripts first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
 
 
 @dataclass
@@ -156,11 +150,11 @@ class Course:
     # ------------------------------------------------------------------ nbgrader
     def nbgrader(self, *args: str, quiet: bool = True) -> str:
         """Run `nbgrader ARGS` in the course folder; a failure becomes a WorkflowError."""
-        cmd = [sys.executable, "-m", "nbgrader", *args]
+        cmd = nbgrader_cli.command(*args)
         if quiet:
             cmd.append("--log-level=WARN")
-        proc = subprocess.run(cmd, cwd=self.root, env=nbgrader_env(), capture_output=True,
-                              text=True)
+        proc = subprocess.run(cmd, cwd=self.root, env=nbgrader_cli.environment(),
+                              capture_output=True, text=True)
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             tail = "\n".join(line for line in output.splitlines()[-15:] if line.strip())
@@ -217,7 +211,8 @@ def init(path, course_id: str = "conv-from-scratch", exchange: str | None = None
     (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
         prog=PROG, course_id=course_id, exchange=exchange_text))
     course = Course(root)
-    course.nbgrader("db", "assignment", "list")  # creates gradebook.db with nbgrader's schema
+    with open_gradebook(course.db_url, course_id):  # creates gradebook.db, nbgrader's schema
+        pass
     return course
 
 

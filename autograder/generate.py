@@ -6,31 +6,25 @@ Runs `nbgrader generate_assignment` with this repository as the course folder an
 gradebook, so generation never touches an instructor's real gradebook.
 """
 
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from autograder import nbgrader_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
-
-
-def nbgrader_env():
-    """nbgrader shells out to `alembic`: put this interpreter's scripts first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
 
 
 def generate(name):
     with tempfile.TemporaryDirectory(prefix="nbgrader-db-") as tmp:
         # nbgrader reads nbgrader_config.py from its working directory
         subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
-             f"--CourseDirectory.root={ROOT}",
-             f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db", "--log-level=WARN"],
-            cwd=CONFIG.parent, env=nbgrader_env(), check=True)
+            nbgrader_cli.command(
+                "generate_assignment", name, "--force", f"--CourseDirectory.root={ROOT}",
+                f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db", "--log-level=WARN"),
+            cwd=CONFIG.parent, env=nbgrader_cli.environment(), check=True)
 
 
 if __name__ == "__main__":

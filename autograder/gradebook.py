@@ -6,16 +6,14 @@ process writes it at a time.
 """
 
 import copy
-import os
-import sys
+
+from . import nbgrader_cli
 
 
 def open_gradebook(db_url, course_id):
-    """nbgrader's Gradebook; it runs `alembic` when it creates a database: find ours."""
+    """nbgrader's Gradebook, created if need be (with alembic's head read in-process)."""
     from nbgrader.api import Gradebook
-    bindir = os.path.dirname(sys.executable)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    nbgrader_cli.install()
     return Gradebook(db_url, course_id=course_id) if course_id else Gradebook(db_url)
 
 

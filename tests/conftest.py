@@ -1,11 +1,13 @@
 """Shared test set-up: keep Jupyter, IPython and matplotlib out of the home folder, and decide
 what a missing system tool means (skip on a developer machine, fail in CI)."""
 
+import json
 import os
 import shutil
 import tempfile
 
 import pytest
+from filelock import FileLock
 
 _TMP = tempfile.mkdtemp(prefix="conv-tests-home-")
 for _name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
@@ -49,3 +51,25 @@ def pytest_collection_modifyitems(config, items):
         return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
 
     items.sort(key=rank)  # stable: each module keeps its own order
+
+
+@pytest.fixture(scope="session")
+def demo_class(tmp_path_factory, worker_id):
+    """One `python -m autograder demo` run (8 students, graded in the sandbox), made once per
+    test session and shared by every pytest-xdist worker: (folder, exit status). Its course is
+    folder/"course"; a test that changes anything there works on a copy."""
+    require_tool("bwrap", "bubblewrap")
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # xdist: the workers' temporary folders share this parent
+        shared = shared.parent
+    root = shared / "demo-class"
+    with FileLock(str(root) + ".lock"):
+        done = root / "demo-status.json"
+        if not done.is_file():
+            from autograder.__main__ import main
+            if root.exists():
+                shutil.rmtree(root)  # a run that died halfway
+            root.mkdir()
+            status = main(["demo", str(root), "--students", "8", "--workers", "2"])
+            done.write_text(json.dumps(status))
+    return root, json.loads(done.read_text())

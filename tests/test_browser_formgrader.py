@@ -3,23 +3,25 @@ graded submissions with their scores — what an instructor clicks through (head
 
 import json
 import re
+import shutil
 
 import pytest
 
-from autograder.__main__ import main
 from tests.browser import browser_page, jupyter_lab, save_screenshot, screenshot_on_failure
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    require_tool("bwrap", "bubblewrap")
+@pytest.fixture
+def graded_course(demo_class, tmp_path):
+    """A copy of the graded demo course (shared with tests/test_workflow_demo.py): JupyterLab
+    may write into the folder it serves."""
     require_tool("chromium")
-    root = tmp_path_factory.mktemp("formgrader")
-    assert main(["demo", str(root), "--students", "6", "--workers", "2"]) == 0
-    return root / "course"
+    root, status = demo_class
+    assert status == 0
+    shutil.copytree(root / "course", tmp_path / "course", symlinks=True)
+    return tmp_path / "course"
 
 
 def _scores(course):

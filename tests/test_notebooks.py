@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import nbgrader_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "autograder" / "nbgrader_config.py"
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir()
@@ -71,10 +73,9 @@ def course_copy(tmp_path, name, *, student=False):
 
 
 def env():
-    """The venv's scripts first on PATH (nbgrader shells out to alembic and jupyter) and the
-    repository on PYTHONPATH so the kernels import convlib whether or not it is installed."""
-    e = dict(os.environ)
-    e["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), e.get("PATH", "")])
+    """The venv's scripts first on PATH (nbgrader starts jupyter kernels) and the repository on
+    PYTHONPATH so the kernels import convlib whether or not it is installed."""
+    e = nbgrader_cli.environment()
     e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), e.get("PYTHONPATH")) if p)
     e["MPLBACKEND"] = "Agg"
     return e
@@ -82,7 +83,7 @@ def env():
 
 def nbgrader(course, *args):
     """Run nbgrader in the course folder (it reads nbgrader_config.py from its cwd)."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env(),
+    done = subprocess.run(nbgrader_cli.command(*args), cwd=course, env=env(),
                           capture_output=True, text=True, timeout=600)
     return done, done.stdout + done.stderr
 

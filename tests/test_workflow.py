@@ -5,6 +5,7 @@ exit code, no traceback, and a course folder left exactly as it was."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,6 +125,19 @@ def test_init_creates_config_source_and_gradebook(released):
     assert (released / "nbgrader_config.py").is_file()
     assert (released / "gradebook.db").is_file()
     assert SOLUTION_LINE in (released / "source" / "toy" / "toy.ipynb").read_text()
+
+
+def test_the_in_process_alembic_head_is_the_one_nbgrader_asks_the_alembic_program_for(released):
+    """nbgrader_cli.alembic_head replaces a 5 s `alembic heads` subprocess: a fresh, unpatched
+    process running nbgrader's own function is the oracle; init's gradebook carries it."""
+    from autograder.nbgrader_cli import alembic_head, environment
+    theirs = subprocess.run([sys.executable, "-c", "from nbgrader.api import get_alembic_version"
+                             " as v; print(v())"], env=environment(), capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", theirs) and alembic_head() == theirs
+    import sqlite3
+    with sqlite3.connect(released / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(theirs,)]
 
 
 def test_release_writes_student_version_without_solution_or_hidden_tests(released):

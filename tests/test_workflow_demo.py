@@ -10,17 +10,13 @@ import pytest
 
 from autograder.__main__ import main
 from autograder.demo_class import BY_NAME, CLASS, demo_students
-from tests.conftest import require_tool
 
 pytestmark = pytest.mark.slow  # grades in sandboxes
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    require_tool("bwrap", "bubblewrap")
-    root = tmp_path_factory.mktemp("demo")
-    status = main(["demo", str(root), "--students", "8", "--workers", "2"])
-    return root, status
+@pytest.fixture
+def demo_run(demo_class):
+    return demo_class  # one demo run, shared with tests/test_browser_formgrader.py
 
 
 def _results(course):
