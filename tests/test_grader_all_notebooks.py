@@ -39,7 +39,7 @@ def test_solution_answers_get_every_autograded_point_and_the_stub_none(assignmen
         else:
             nbformat.write(nb, folder / name)
 
-    results = {r["student"]: r for r in grade_assignment(course.root, assignment, workers=2,
+    results = {r["student"]: r for r in grade_assignment(course.root, assignment, workers=1,
                                                          log=lambda *_: None)}
     auto = [c for c in results["solved"]["cells"] if c["status"] != "manual"]
     not_passed = [(c["grade_id"], c["status"], c["mistake"], c["message"]) for c in auto
