@@ -72,7 +72,8 @@ def resolve_padding(padding, kernel, dilation, stride):
     return tuple((p, p) for p in check_nonnegative_pair(padding, "padding", n))
 
 
-def _fmt(sizes):
+def size_text(sizes):
+    """Sizes as messages write them: (5, 3) -> '5x3'."""
     return "x".join(str(n) for n in sizes)
 
 
@@ -88,8 +89,8 @@ def check_fits(padded_shape, kernel, dilation, what="padded input"):
             size, got = f"of length {kernel[0]}", f"of length {padded_shape[0]}"
             spanned = f"length {spans[0]}"
         else:
-            size, got, spanned = _fmt(kernel), _fmt(padded_shape), _fmt(spans)
-        dilated = f" with dilation {_fmt(dilation)} spans {spanned}, which" \
+            size, got, spanned = size_text(kernel), size_text(padded_shape), size_text(spans)
+        dilated = f" with dilation {size_text(dilation)} spans {spanned}, which" \
             if any(d > 1 for d in dilation) else ""
         raise ValueError(f"kernel {size}{dilated} is larger than the {what} {got}; "
                          f"add padding or use a smaller kernel")

@@ -10,7 +10,7 @@ window came from, which is what the transposed convolution does.
 import numpy as np
 
 from .padding import pad_array
-from .shapes import check_fits, effective_kernel_size, output_size
+from .shapes import check_fits, effective_kernel_size, output_size, size_text
 from .validate import (
     as_float_array,
     as_int_tuple,
@@ -19,10 +19,6 @@ from .validate import (
     output_like,
     quiet_nan,
 )
-
-
-def _fmt(shape):
-    return "x".join(str(n) for n in shape)
 
 
 def span(k, d):
@@ -148,8 +144,8 @@ def col2im(cols, output_hw, kernel_hw, stride=1, dilation=1, padding=0):
     N, rows, L = A.shape
     kk = kernel[0] * kernel[1]
     if rows % kk or L != hb * wb:
-        raise ValueError(f"cols of shape {tuple(A.shape)} do not match a {_fmt(kernel)} kernel "
-                         f"sliding over {H}x{W} (padding {ph},{pw}): expected (N, C*{kk}, "
+        raise ValueError(f"cols of shape {tuple(A.shape)} do not match a {size_text(kernel)} "
+                         f"kernel sliding over {H}x{W} (padding {ph},{pw}): expected (N, C*{kk}, "
                          f"{hb * wb}); check output_hw, kernel_hw, stride, dilation and padding")
     cols6 = A.reshape(N, rows // kk, kernel[0], kernel[1], hb, wb)
     out = add_windows(cols6, padded, stride, dilation)[:, :, ph: ph + H, pw: pw + W]
