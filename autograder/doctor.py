@@ -25,16 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .sandbox import (
-    SETPRIV,
-    UID,
-    Limits,
-    Sandbox,
-    SandboxDied,
-    SandboxError,
-    SandboxTimeout,
-    bwrap_command,
-)
+from .sandbox import Limits, Sandbox, SandboxDied, SandboxError, SandboxTimeout
+from .sandbox_command import SETPRIV, UID, bwrap_command
 
 DOCS = "docs/deployment.md"
 CAP_SYS_ADMIN = 21

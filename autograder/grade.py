@@ -36,7 +36,8 @@ from pathlib import Path
 from . import grade_cells
 from .gradebook import ensure_gradebook_assignment, open_gradebook, save_to_gradebook
 from .results import CellResult, NotebookResult
-from .sandbox import Limits, Sandbox, SandboxError, bwrap_available, can_drop_to_nobody
+from .sandbox import Limits, Sandbox, SandboxError
+from .sandbox_command import bwrap_available, can_drop_to_nobody
 from .shards import parse_shard, shard_of, write_manifest
 from .source_notebook import load_source_notebook
 from .submitted import read_submission
