@@ -133,9 +133,9 @@ def merge(course, assignment, *, source_dir=None, db_url=None) -> list[dict]:
     shards or in none, or a result is stale (another source notebook, grader version or
     submission than the one it was made from).
     """
-    from .grade import (
+    from .grade import course_gradebook
+    from .grade_jobs import (
         GRADER_VERSION,
-        course_gradebook,
         find_jobs,
         hidden_secret,
         load_sources,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grade
+from autograder import grade_jobs
 from autograder.grade import GradeError, grade_assignment
 from autograder.sandbox import Limits, Sandbox, SandboxError
 from tests.conftest import require_tool
@@ -103,9 +103,9 @@ def test_each_course_has_its_own_hidden_input_secret_readable_by_the_instructor_
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    assert grade.hidden_secret(one) != grade.hidden_secret(two)
-    assert grade.hidden_secret(one) == grade.hidden_secret(one)  # stable: re-grading agrees
-    path = one / grade.SECRET_FILE
+    assert grade_jobs.hidden_secret(one) != grade_jobs.hidden_secret(two)
+    assert grade_jobs.hidden_secret(one) == grade_jobs.hidden_secret(one)  # stable: regrades agree
+    path = one / grade_jobs.SECRET_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
