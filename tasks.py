@@ -96,7 +96,8 @@ def test():
 
     --quick leaves out the tests marked slow (sandboxes, notebooks, browsers): the developer's
     run of about a minute. Other arguments go to pytest. TEST_WORKERS sets the number of pytest
-    workers (default: the suite's tests wait on sandboxes and kernels, so more than the cores).
+    workers (default: one per core; the grading and notebook tests keep a core busy, and each
+    further worker repeats the module fixtures it runs, such as a graded class).
     """
     setup()
     args = sys.argv[2:]
@@ -104,7 +105,7 @@ def test():
     args = [a for a in args if a != "--quick"]
     if quick:
         args = ["-m", "not slow", *args]
-    workers = os.environ.get("TEST_WORKERS", str(2 * (os.cpu_count() or 1)))
+    workers = os.environ.get("TEST_WORKERS", str(os.cpu_count() or 1))
     if any(a.startswith(("-n", "--numprocesses")) for a in args):
         workers = "the given"
     else:
