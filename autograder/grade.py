@@ -59,17 +59,7 @@ WARNING_BANNER = """
 """
 
 
-
-
-# ----------------------------------------------------------------------------- the course
-
-
-
-
-
-
-
-
+# ----------------------------------------------------------------------------- output files
 
 def _read_umask():
     umask = os.umask(0)  # the only way to read it is to set it: done once, at import, before
@@ -123,8 +113,6 @@ def grade_submission(sandbox, job, stdout):
 def _zero_cells(source, error):
     return [CellResult.error(gid, points, error) for gid, points in
             [(t.grade_id, t.points) for t in source.tests.values()] + list(source.manual.items())]
-
-
 
 
 # ----------------------------------------------------------------------------- the class
@@ -192,8 +180,6 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
             box.kill()
 
 
-
-
 def start_sandboxes(course, limits, unsandboxed, count):
     """Start `count` sandboxes at once and check the first one with `doctor`'s checks; raise
     GradeError with the cause and the fix when the machine cannot sandbox."""
@@ -217,10 +203,6 @@ def start_sandboxes(course, limits, unsandboxed, count):
             box.kill()
         raise GradeError(f"nobody was graded: {err}") from None
     return boxes
-
-
-
-
 
 
 def _grade(course, assignment, sources, jobs, finished, pending, ready, workers, *,
@@ -305,10 +287,6 @@ def _internal_error(job, message):
                           error=f"the grader could not grade this notebook: {message}",
                           flags=["crashed"], warnings=list(job["warnings"]),
                           cells=_zero_cells(job["source"], message)).to_json()
-
-
-
-
 
 
 def _write_outputs(job, result, autograded, gb):

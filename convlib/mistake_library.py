@@ -215,7 +215,6 @@ def conv2d_strided_mistakes():
     }
 
 
-
 # -- 04 channels --------------------------------------------------------------------------------
 # conv2d_multi takes one image (C_in, H, W) or a batch (N, C_in, H, W), a weight
 # (C_out, C_in, kH, kW) and an optional bias (C_out,).
@@ -333,7 +332,6 @@ def check_layer_params(answers, layers, *, name="layer_params"):
             if v is not None})
 
 
-
 # -- 05 correlation vs convolution ---------------------------------------------------------------
 # convolve2d(image, kernel) is true convolution, 'valid': the kernel flipped on both axes.
 
@@ -445,7 +443,6 @@ def im2col_conv2d_mistakes():
     return {**conv2d_mistakes(), "patches_in_column_order": _patches_in_column_order}
 
 
-
 # -- 07 backward --------------------------------------------------------------------------------
 # The backward exercises return three gradients, (dX, dK, db) or (grad_x, grad_weight,
 # grad_bias); check_function compares one array, so check_gradients checks each gradient on its
@@ -459,7 +456,6 @@ __all__ += ["GRADIENT_PARTS", "backward_mistakes",
 
 GRADIENT_PARTS = ("grad_x", "grad_weight", "grad_bias")
 _SINGLE_NAMES = ("dX", "dK", "db")
-
 
 
 def _three(out, name):
