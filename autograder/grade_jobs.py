@@ -26,24 +26,20 @@ class GradeError(Exception):
 
 
 def course_config(course, key):
-    """CourseDirectory.<key> from COURSE/nbgrader_config.py, or None."""
-    config = Path(course) / "nbgrader_config.py"
-    if not config.exists():
-        return None
+    """CourseDirectory.<key> from COURSE/nbgrader_config.py, or None (no such file, or one that
+    cannot be read: the grader then falls back to the default)."""
+    from .course import Course, WorkflowError
     try:
-        from traitlets.config.loader import PyFileConfigLoader
-        loaded = PyFileConfigLoader(config.name, path=str(config.parent)).load_config()
-        return loaded.CourseDirectory.get(key) or None
-    except Exception:  # noqa: BLE001  (a broken config: fall back to the default)
+        return Course(Path(course)).config_value("CourseDirectory", key) or None
+    except WorkflowError:
         return None
 
 
 def source_folder(course, assignment, source_dir=None):
     """DIR/source/<assignment>, or the source_directory of DIR/nbgrader_config.py."""
     course = Path(course)
-    candidates = [source_dir] if source_dir else []
-    if not source_dir and course_config(course, "source_directory"):
-        candidates.append(course_config(course, "source_directory"))
+    configured = None if source_dir else course_config(course, "source_directory")
+    candidates = [name for name in (source_dir, configured) if name]
     candidates.append("source")
     for name in candidates:
         folder = (course / name / assignment) if not Path(name).is_absolute() else (
