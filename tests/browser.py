@@ -55,6 +55,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import nbgrader_cli
 from tests.conftest import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
@@ -147,7 +148,7 @@ def jupyter_lab(root_dir, *, timeout: float = 180.0, extra_args=()):
     """Run JupyterLab on ``root_dir`` for the duration of the block; yields a :class:`LabServer`."""
     root_dir = Path(root_dir).resolve()
     home = Path(tempfile.mkdtemp(prefix="conv-lab-"))
-    env = dict(os.environ)
+    env = nbgrader_cli.environment()  # this venv's scripts first on PATH
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
                  "MPLCONFIGDIR"):
         env[name] = str(home / name.lower())
@@ -158,7 +159,6 @@ def jupyter_lab(root_dir, *, timeout: float = 180.0, extra_args=()):
     # The kernel must import this checkout's convlib even when root_dir is a temporary copy.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.pop("MPLBACKEND", None)  # let the kernel use the inline backend
     _write_lab_settings(Path(env["JUPYTER_CONFIG_DIR"]))
 

@@ -71,19 +71,19 @@ def course_copy(tmp_path, *names, student=False):
     return course
 
 
-def env():
-    """The venv's scripts first on PATH (nbgrader starts jupyter kernels) and the repository on
-    PYTHONPATH so the kernels import convlib whether or not it is installed."""
-    e = nbgrader_cli.environment()
-    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), e.get("PYTHONPATH")) if p)
-    e["MPLBACKEND"] = "Agg"
-    return e
+@pytest.fixture(autouse=True)
+def kernels_import_this_checkout(monkeypatch):
+    """The kernels these tests start (in this process, and through nbgrader) import this
+    checkout's convlib, whether or not it is the one installed."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
 
 
 def nbgrader(course, *args):
     """Run nbgrader in the course folder (it reads nbgrader_config.py from its cwd)."""
-    done = subprocess.run(nbgrader_cli.command(*args), cwd=course, env=env(),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(nbgrader_cli.command(*args), cwd=course,
+                          env=nbgrader_cli.environment(), capture_output=True, text=True,
+                          timeout=600)
     return done, done.stdout + done.stderr
 
 

@@ -4,7 +4,6 @@ exit code, no traceback, and a course folder left exactly as it was."""
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import nbgrader_cli
 from autograder.course import Course, init
 
 pytestmark = pytest.mark.slow  # grades in sandboxes or runs nbgrader
@@ -303,8 +303,7 @@ def test_collect_from_the_jupyterhub_exchange(tmp_path):
     assert (exchange / "conv-from-scratch/outbound/toy/toy.ipynb").is_file()
     student = tmp_path / "student-home"
     student.mkdir()
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
-                                                 os.environ["PATH"]]))
+    env = nbgrader_cli.environment()
     for step in ("fetch_assignment", "submit"):  # as the student, with nbgrader's own commands
         subprocess.run([sys.executable, "-m", "nbgrader", step, "toy",
                         "--course=conv-from-scratch", f"--Exchange.root={exchange}"],
