@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import nbgrader_cli
 from autograder.grade import grade_assignment
 from autograder.sandbox import Limits
 from tests.conftest import require_tool
@@ -237,8 +238,7 @@ def test_autograded_test_cells_carry_the_diagnostic_message(graded):
 
 def test_feedback_html_shows_the_message_but_no_hidden_test(graded):
     course = graded["course"]
-    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
-                                                 os.environ.get("PATH", "")]))
+    env = nbgrader_cli.environment()
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", A,
                     f"--CourseDirectory.root={course}", "--student", student_of("kernel_flipped"),
                     "--force", "--log-level=ERROR"], cwd=course, env=env, check=True,
