@@ -52,7 +52,6 @@ class WindowSteps:
     stride: tuple
     dilation: tuple
     leftover: tuple
-    title: str = ""
     labels: dict = field(default_factory=dict)
 
     @property

@@ -369,7 +369,7 @@ class WindowPainter:
         if steps.leftover[1]:
             colours[:, -steps.leftover[1]:] = COLOURS["dropped"]
         self._input_colours = colours
-        self.position, self.image, self._flat = None, None, None
+        self.position, self.image = None, None
 
     def show(self, p):
         """Move the window to output position p (flat index or (i, j)); returns self."""
@@ -404,7 +404,7 @@ class WindowPainter:
             draw.text((x0, self.size[1] - 6), self.footer, fill="#a50f15", font=self.font,
                       anchor="ld")
         self.image = np.asarray(img)
-        self.position, self._flat = (i, j), flat
+        self.position = (i, j)
         return self
 
     def output_so_far(self):

@@ -64,7 +64,6 @@ from .geometry import window_steps
 from .kernels import KERNEL_NAMES, kernel, output_kind
 from .layers import conv2d_nchw
 from .render import WindowPainter
-from .shapes import output_size, stride_leftover
 
 __all__ = ["conv_explorer", "kernel_playground", "channels_view", "ConvExplorer",
            "KernelPlayground", "ChannelsView"]
@@ -197,14 +196,12 @@ class ConvExplorer(widgets.VBox):
         st = self.state
         (H, W), k, s, p, d = st["input_shape"], st["kernel_shape"][0], st["stride"], \
             st["padding"], st["dilation"]
-        h_out = output_size(H, k, s, p, d)
-        w_out = output_size(W, k, s, p, d)
+        (h_out, w_out), (rows_left, cols_left) = steps.out_shape, steps.leftover
+        skipped = (("row", steps.skipped_rows), ("column", steps.skipped_cols))
         lines = [f"<b>output size: {h_out} x {w_out}</b>"]
         for name, n, o in (("H", H, h_out), ("W", W, w_out)):
             lines.append(f"{name}_out = floor(({name} + 2P − D(K − 1) − 1) / S) + 1 = "
                          f"floor(({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}) + 1 = {o}")
-        rows_left = stride_leftover(H, k, s, p, d)
-        cols_left = stride_leftover(W, k, s, p, d)
         if rows_left or cols_left:
             parts = []
             if rows_left:
@@ -216,16 +213,14 @@ class ConvExplorer(widgets.VBox):
             verb = "is" if len(parts) == 1 and 1 in (rows_left, cols_left) else "are"
             lines.append(f"stride {s} does not divide evenly: {' and '.join(parts)} {verb} "
                          "never covered by a window — the floor drops them (drawn in red)")
-        elif steps.skipped_rows or steps.skipped_cols:
+        elif any(cells for _, cells in skipped):
             lines.append(f"stride {s} divides evenly: nothing is left over after the last "
                          "window")
         else:
             lines.append(f"stride {s} divides evenly: every padded row and column is used")
-        if steps.skipped_rows or steps.skipped_cols:
+        if any(cells for _, cells in skipped):
             parts = [f"{word}s {', '.join(map(str, cells))}" if len(cells) > 1
-                     else f"{word} {cells[0]}"
-                     for word, cells in (("row", steps.skipped_rows),
-                                         ("column", steps.skipped_cols)) if cells]
+                     else f"{word} {cells[0]}" for word, cells in skipped if cells]
             lines.append(f"the windows skip padded {' and '.join(parts)}: with stride {s} and "
                          f"dilation {d} no kernel tap lands there")
         self.formula.value = "<br>".join(lines)
@@ -303,6 +298,10 @@ class KernelPlayground(widgets.VBox):
         self.image = widgets.Image(format="png")
         self.state = {}
         self._busy = False
+        # the input never changes: its panel is drawn once, not at every redraw
+        self._input_label = render.label(self.X, "image")
+        self._input_panel = render.titled(render.enlarge(render.gray(self.X), 2),
+                                          caption=f"input\n{self._input_label}")
         self._fill_boxes(kernel(kernel_name, size=3))
         c["kernel"].observe(self._on_kernel, names="value")
         c["padding mode"].observe(lambda change: self.redraw(), names="value")
@@ -353,9 +352,8 @@ class KernelPlayground(widgets.VBox):
         kind = output_kind(K)
         lo, hi = float(np.min(Y)), float(np.max(Y))
         vmax = render.symmetric_limit(Y)
-        input_label, output_label = render.label(self.X, "image"), render.label(Y, kind)
-        panels = [render.titled(render.enlarge(render.gray(self.X), 2),
-                                caption=f"input\n{input_label}"),
+        output_label = render.label(Y, kind)
+        panels = [self._input_panel,
                   render.titled(render.enlarge(render.colourise(Y, kind, vmax), 2),
                                 caption=f"output\n{output_label}"),
                   render.colour_bar(2 * Y.shape[0], kind, vmax)]
@@ -372,7 +370,7 @@ class KernelPlayground(widgets.VBox):
             f"{Y.shape[0]} x {Y.shape[1]} | entries sum to {K.sum():.2f}: {what}, "
             f"<b>{html.escape(output_label)}</b> ({colours})")
         self.state = {"kernel_name": name, "K": K, "padding_mode": mode, "feature_map": Y,
-                      "kind": kind, "output_label": output_label, "input_label": input_label,
+                      "kind": kind, "output_label": output_label, "input_label": self._input_label,
                       "min": lo, "max": hi, "vmax": vmax, "png": png,
                       "panels": {"input": (offsets[0], 0), "output": (offsets[1], 0),
                                  "colour bar": (offsets[2], 0)},
@@ -423,16 +421,15 @@ class ChannelsView(widgets.VBox):
                        for row in ("channels", "kernels", "responses")}
         self.image = self.images["responses"]
         self.state = {}
-        self._pngs, self._drawn_kernels = {}, None
-        self._top = [render.titled(render.enlarge(render.tint(rgb[..., ch], colour), 2),
-                                   title=f"{colour} channel")
-                     for ch, colour in enumerate(CHANNEL_COLOURS)]
-        self._top.append(render.titled(render.enlarge(render.colour_image(rgb), 2),
-                                       title="RGB input"))
+        self._drawn_kernels = None
+        top = [render.titled(render.enlarge(render.tint(rgb[..., ch], colour), 2),
+                             title=f"{colour} channel")
+               for ch, colour in enumerate(CHANNEL_COLOURS)]
+        top.append(render.titled(render.enlarge(render.colour_image(rgb), 2), title="RGB input"))
         # one column width for the three rows, so that they line up
-        caption = render.font(12).getlength(f"{render.RESPONSE_LABEL}") + 4
-        self._column = int(max(caption, *(p.shape[1] for p in self._top)))
-        self._show("channels", self._row(self._top))
+        caption = render.font(12).getlength(render.RESPONSE_LABEL) + 4
+        self._column = int(max(caption, *(p.shape[1] for p in top)))
+        self._show("channels", self._row(top))
         for w in c.values():
             w.observe(lambda change: self.redraw(), names="value")
         super().__init__([widgets.HBox(list(c.values())), self.label, *self.images.values()])
@@ -442,9 +439,7 @@ class ChannelsView(widgets.VBox):
         return render.side_by_side(panels, gap=12, cell_width=self._column)
 
     def _show(self, row, picture):
-        png = render.png(picture)
-        self.images[row].value = png
-        self._pngs[row] = png
+        self.images[row].value = render.png(picture)
         return picture
 
     def redraw(self):
@@ -473,15 +468,15 @@ class ChannelsView(widgets.VBox):
         self.state = {"kernel_names": names, "weight": weight, "bias": bias, "channels": x,
                       "responses": responses, "sum_plus_bias": total, "output": layer,
                       "response_kinds": kinds, "output_kind": out_kind,
-                      "matches_layer": matches, "png": self._pngs["responses"],
-                      "pngs": dict(self._pngs), "size": picture.shape[:2],
+                      "matches_layer": matches, "png": self.image.value,
+                      "pngs": {row: image.value for row, image in self.images.items()},
+                      "size": picture.shape[:2],
                       "redraw_seconds": time.perf_counter() - start}
 
     def _kernel_row(self, names):
         panels = [_kernel_panel(colour, name) for colour, name in zip(CHANNEL_COLOURS, names,
                                                                       strict=True)]
-        panels.append(render.titled(np.full((1, 1, 3), 255, np.uint8),
-                                    title="sum of the 3 responses\n+ bias\n↓"))
+        panels.append(render.text_block("sum of the 3 responses\n+ bias\n↓"))
         return self._row(panels)
 
     def _response_row(self, responses, kinds, layer, out_kind, bias):
