@@ -12,6 +12,7 @@ import hashlib
 import hmac
 
 import numpy as np
+import torch
 
 __all__ = ["set_hidden_secret", "hidden_seed", "hidden_rng", "hidden_generator"]
 
@@ -46,6 +47,4 @@ def hidden_rng(label):
 
 def hidden_generator(label):
     """A ``torch.Generator`` for the hidden inputs named ``label`` (pass it as ``generator=``)."""
-    import torch  # here, so that numpy-only uses never import torch
-
     return torch.Generator().manual_seed(hidden_seed(label))

@@ -13,6 +13,8 @@ reference library cannot hide the same bug in a student's answer). One section p
 
 import numpy as np
 
+from .mistakes import CheckFailed
+
 __all__ = ["conv1d_mistakes", "conv2d_mistakes"]
 
 
@@ -461,7 +463,6 @@ _SINGLE_NAMES = ("dX", "dK", "db")
 def _three(out, name):
     """The three gradients of a backward pass's result; numbers become 0-d arrays. None is
     handed on as it is (check_function then asks for a `return`)."""
-    from .checks import CheckFailed
 
     if out is None:
         return None
@@ -476,7 +477,6 @@ def _three(out, name):
 def backward_results(fn, args, name):
     """``fn(*args)`` as three gradients, or ``CheckFailed`` (``not_implemented`` for a stub,
     ``wrong_type`` for anything but three gradients): a from-scratch cell's first call."""
-    from .checks import CheckFailed
     from .from_scratch import not_implemented
 
     try:
@@ -528,7 +528,10 @@ def _dilate(g, stride):
 
 
 def _fit(a, hw):
-    """`a` cropped or zero-padded on the bottom and right to `hw` on its last two axes."""
+    """`a` cropped or zero-padded on the bottom and right to `hw` on its last two axes (None,
+    a mistake that does not apply, stays None)."""
+    if a is None:
+        return None
     out = np.zeros((*a.shape[:-2], *hw))
     h, w = min(hw[0], a.shape[-2]), min(hw[1], a.shape[-1])
     out[..., :h, :w] = a[..., :h, :w]
@@ -593,8 +596,7 @@ def backward_mistakes(part):
             "grad_stride_ignored": lambda x, w, g, s=1: [_fit(_grad_x(g, w, s, dilate=False),
                                                               hw(x)),
                                                          _grad_x(g, w, s, dilate=False)],
-            "grad_wrong_axis": lambda x, w, g, s=1: (None if _grad_x(g, w, s, swap=True) is None
-                                                     else _fit(_grad_x(g, w, s, swap=True), hw(x))),
+            "grad_wrong_axis": lambda x, w, g, s=1: _fit(_grad_x(g, w, s, swap=True), hw(x)),
         }
     if part == "grad_weight":
         def kernel(w):
@@ -817,9 +819,8 @@ def pool2d_mistakes(kind):
     (``kind="max"``) or average pooling (``"avg"``) of x (N, C, H, W)."""
     fill, reduce = (-np.inf, _window_max) if kind == "max" else (0.0, _window_mean)
 
-    def pool(x, k, s=None, p=0, *, fill=fill, reduce=reduce, **changes):
-        return _pool(x, k, changes.get("stride", s), changes.get("padding", p), fill=fill,
-                     reduce=reduce)
+    def pool(x, k, s=None, p=0, *, fill=fill, reduce=reduce):
+        return _pool(x, k, s, p, fill=fill, reduce=reduce)
 
     mistakes = {
         "pool_stride_one": lambda x, k, s=None, p=0: _when(s is None, pool(x, k, 1, p)),
