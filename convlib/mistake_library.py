@@ -507,14 +507,16 @@ def check_gradients(fn, cases, *, name, single=False):
     ``backward_reference`` with ``backward_mistakes`` (``single``: ``fn(X, K, dY) -> (dX, dK,
     db)`` against ``backward_single_reference`` with ``backward_single_mistakes``)."""
     from . import checks
+    from .validate import copy_input
 
     reference = backward_single_reference if single else backward_reference
     mistakes_of = backward_single_mistakes if single else backward_mistakes
-    for case in cases:  # case by case: the first failing input is the one reported
+    for label, args in cases:  # case by case: the first failing input is the one reported
+        expected = reference(*[copy_input(a) for a in args])  # once, for its three parts
         for index, part in enumerate(GRADIENT_PARTS):
             shown = _SINGLE_NAMES[index] if single else part
-            checks.check_function(gradient_part(fn, index, name), [case],
-                                  gradient_part(reference, index, "the reference"),
+            checks.check_function(gradient_part(fn, index, name), [(label, args)],
+                                  lambda *_, value=expected[index]: value,
                                   name=f"{name} ({shown})", returns="numpy",
                                   mistakes=mistakes_of(part))
 
