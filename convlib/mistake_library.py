@@ -158,6 +158,15 @@ def predicted_shape_mistakes(hw, kernel_hw, stride=1, padding=0, dilation=1):
     return {code: None if None in v else v for code, v in out.items()}
 
 
+def _entry(answers, key, name):
+    """``answers[key]`` of a dict answer, one layer per key; a missing entry fails the check."""
+    try:
+        return answers[key]
+    except (KeyError, TypeError, IndexError):
+        raise CheckFailed(f'{name} has no entry "{key}": keep the dict with all keys.',
+                          mistake="wrong_type", case=f'layer "{key}"') from None
+
+
 def check_predicted_shapes(predicted, layers, *, name="predicted_shapes"):
     """Each ``predicted[key]`` against the shape torch gives for ``layers[key] = (input (H, W),
     kernel (kH, kW), stride, padding, dilation)``; a list is taken as a tuple."""
@@ -169,11 +178,7 @@ def check_predicted_shapes(predicted, layers, *, name="predicted_shapes"):
     for key, (hw, khw, s, p, d) in layers.items():
         expected = tuple(F.conv2d(torch.zeros(1, 1, *hw), torch.zeros(1, 1, *khw), stride=s,
                                   padding=p, dilation=d).shape[-2:])
-        try:
-            got = predicted[key]
-        except (KeyError, TypeError, IndexError):
-            raise checks.CheckFailed(f'{name} has no entry "{key}": keep the dict with all '
-                                     "keys.", mistake="wrong_type", case=f'layer "{key}"') from None
+        got = _entry(predicted, key, name)
         checks.check_value(tuple(got) if isinstance(got, list) else got, expected,
                            case=f'layer "{key}"', name=name,
                            mistakes=_explained(predicted_shape_mistakes(hw, khw, s, p, d)))
@@ -323,11 +328,7 @@ def check_layer_params(answers, layers, *, name="layer_params"):
     for key, (c_in, c_out, k, bias, groups) in layers.items():
         layer = nn.Conv2d(c_in, c_out, k, bias=bias, groups=groups)
         expected = sum(p.numel() for p in layer.parameters())   # count what torch made
-        try:
-            got = answers[key]
-        except (KeyError, TypeError, IndexError):
-            raise checks.CheckFailed(f'{name} has no entry "{key}": keep the dict with all '
-                                     "keys.", mistake="wrong_type", case=f'layer "{key}"') from None
+        got = _entry(answers, key, name)
         checks.check_value(got, expected, case=f'layer "{key}"', name=name, mistakes={
             code: (v, _PARAM_EXPLANATIONS[code]) if code in _PARAM_EXPLANATIONS else v
             for code, v in layer_param_mistakes(c_in, c_out, k, bias, groups).items()
