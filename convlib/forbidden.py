@@ -9,8 +9,8 @@ allowed: array arithmetic, sums, ``matmul``/``einsum``/``tensordot``, FFTs, and 
 helpers* (``F.unfold``, ``Tensor.unfold``, ``sliding_window_view``, ``as_strided``,
 ``convlib.im2col``), except in an exercise whose point is to build the windows (notebook 06's
 ``im2col_conv2d``), which forbids ``WINDOW_HELPERS`` too. The pooling exercises (notebook 08)
-forbid those and ``LIBRARY_POOLING`` (torch's and convlib's pooling) as well; the backward-pass
-exercises (notebook 07) use ``BACKWARD_FROM_SCRATCH``: the convolutions, autograd
+use ``POOLING_FROM_SCRATCH``: those and ``LIBRARY_POOLING`` (torch's and convlib's pooling);
+the backward-pass exercises (notebook 07) use ``BACKWARD_FROM_SCRATCH``: the convolutions, autograd
 (``Tensor.backward``, ``torch.autograd.*``, ``torch.func``) and convlib's backward.
 
 A policy is a list of glob patterns over dotted names (``fnmatch``, case-sensitive; ``*`` also
@@ -86,6 +86,10 @@ LIBRARY_POOLING = (
     "convlib.max_pool2d*",
     "convlib.avg_pool2d*",
 )
+
+# From-scratch pooling (notebook 08): the windows are the exercise, so library pooling,
+# convolutions and window helpers are all out.
+POOLING_FROM_SCRATCH = (*LIBRARY_POOLING, *LIBRARY_CONVOLUTIONS, *WINDOW_HELPERS)
 
 # A from-scratch backward pass (notebook 07): no library convolution (the transposed
 # convolution and torch's convolution_backward included), no autograd, no convlib backward.

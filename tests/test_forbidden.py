@@ -58,3 +58,27 @@ def test_an_honest_numpy_backward_records_nothing_forbidden():
     record = recorded(honest, rng.normal(size=(4, 5)), rng.normal(size=(2, 3)),
                       rng.normal(size=(3, 3)))
     assert first_forbidden(record, BACKWARD_FROM_SCRATCH) is None
+
+
+def test_the_pooling_policy_forbids_library_pooling_convolutions_and_window_helpers():
+    """POOLING_FROM_SCRATCH (notebook 08) against the record of five library ways to pool a
+    (1, 1, 4, 4) batch 2x2, and a loop that pools by hand."""
+    import torch.nn.functional as F
+
+    import convlib
+    from convlib.forbidden import POOLING_FROM_SCRATCH
+
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    t = torch.from_numpy(x)
+    ways = {
+        "F.max_pool2d": lambda: F.max_pool2d(t, 2),
+        "nn.AvgPool2d": lambda: torch.nn.AvgPool2d(2)(t),
+        "convlib.max_pool2d": lambda: convlib.max_pool2d(x, 2),
+        "F.conv2d": lambda: F.conv2d(t, torch.full((1, 1, 2, 2), 0.25, dtype=t.dtype), stride=2),
+        "F.unfold": lambda: F.unfold(t, 2, stride=2).max(dim=1).values,
+    }
+    for name, way in ways.items():
+        assert first_forbidden(recorded(way), POOLING_FROM_SCRATCH), name
+    by_hand = lambda: np.array([[x[0, 0, i:i + 2, j:j + 2].max() for j in (0, 2)]  # noqa: E731
+                                for i in (0, 2)])
+    assert first_forbidden(recorded(by_hand), POOLING_FROM_SCRATCH) is None
