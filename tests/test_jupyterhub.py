@@ -40,6 +40,7 @@ import pytest
 
 from autograder.demo_class import BY_NAME, student_notebook
 from tests.browser import (
+    ARTIFACTS,
     REPO,
     _alive,
     _children_of,
@@ -321,13 +322,8 @@ def _hub(base: Path, config: Path, port: int):
         while any(_alive(p) for p in seen) and time.monotonic() < deadline:
             time.sleep(0.2)
         log.close()
-        shutil.copy2(log_path, _artifact("jupyterhub-hub.log"))
-
-
-def _artifact(name: str) -> Path:
-    folder = REPO / "artifacts"
-    folder.mkdir(exist_ok=True)
-    return folder / name
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy2(log_path, ARTIFACTS / "jupyterhub-hub.log")
 
 
 # ----------------------------------------------------------------------------- the browser
