@@ -109,7 +109,7 @@ def run(cases, repeats, header):
         t_ours, t_ref = compare(ours, reference, repeats)
         rows.append((name, t_ours / t_ref))
         print(f"| {name:<52} | {t_ours * 1e3:>10.3f} | {ref_name:<11} | {t_ref * 1e3:>8.3f} "
-              f"| {t_ours / t_ref:>5.1f} |", flush=True)
+              f"| {t_ours / t_ref:>5.2f} |", flush=True)
     return rows
 
 

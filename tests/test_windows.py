@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convlib import col2im, im2col, sliding_windows
+from convlib import col2im, im2col, sliding_windows, windows
 from tests.oracle import oracle_or_refusal
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -46,11 +46,15 @@ def test_sliding_windows_is_a_read_only_view_without_copy():
 
 
 @st.composite
-def unfold_cases(draw):
+def unfold_cases(draw, max_step=None):
+    """Inputs, kernels, strides and dilations (up to max_step; by default 3 and 2)."""
+    steps = st.tuples(st.integers(1, max_step or 3), st.integers(1, max_step or 3))
+    dilations = st.tuples(st.integers(1, max_step or 2), st.integers(1, max_step or 2))
     N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
-    return dict(shape=(N, C, H, W), kernel=draw(small_pairs), stride=draw(small_pairs),
-                dilation=draw(st.tuples(st.integers(1, 2), st.integers(1, 2))),
+    size = st.integers(1, 10 if max_step else 7)
+    H, W = draw(size), draw(size)
+    return dict(shape=(N, C, H, W), kernel=draw(small_pairs), stride=draw(steps),
+                dilation=draw(dilations),
                 padding=draw(st.tuples(st.integers(0, 2), st.integers(0, 2))),
                 seed=draw(st.integers(0, 2**31)))
 
@@ -66,6 +70,30 @@ def test_im2col_equals_torch_unfold_or_both_refuse(case):
         return
     np.testing.assert_array_equal(im2col(x, case["kernel"], **kw), expected)
     np.testing.assert_array_equal(im2col(x[0], case["kernel"], **kw), expected[0])
+
+
+@SETTINGS
+@given(unfold_cases(max_step=4))
+def test_im2col_through_stride_phases_equals_torch_unfold(case):
+    """The large-input path (phase images, convlib.windows._strided_columns), forced on small
+    inputs with every stride and dilation up to 4, so that gcd(dilation, stride) takes 1, 2, 3."""
+    x = np.random.default_rng(case["seed"]).standard_normal(case["shape"])
+    kw = dict(stride=case["stride"], dilation=case["dilation"], padding=case["padding"])
+    expected = oracle_or_refusal(lambda: F.unfold(torch.tensor(x), case["kernel"], **kw).numpy(),
+                                 lambda: im2col(x, case["kernel"], **kw))
+    if expected is None:
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(windows, "PHASE_SPLIT_SIZE", 0)
+        np.testing.assert_array_equal(im2col(x, case["kernel"], **kw), expected)
+
+
+def test_im2col_of_a_stem_layer_takes_the_phase_path_and_equals_torch_unfold():
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 60)).astype(np.float32)
+    kw = dict(stride=2, padding=3)
+    assert 3 * 7 * 7 * 32 * 30 >= windows.PHASE_SPLIT_SIZE  # columns large enough: phase path
+    np.testing.assert_array_equal(im2col(x, (7, 7), **kw),
+                                  F.unfold(torch.from_numpy(x), (7, 7), **kw).numpy())
 
 
 @SETTINGS
