@@ -37,7 +37,8 @@ rtol=1e-5, allow_dtypes=None)``
 ``check_value(got, expected, *, case, name, mistakes=None, atol=1e-9, rtol=1e-9, reveal=False)``
     For answer variables: numbers (int answers accept an equal float), strings (compared
     case-insensitively, stripped), tuples/lists (element by element), arrays. ``mistakes`` maps a
-    code to a known wrong value or to ``(wrong_value, explanation)``. ``reveal=False`` keeps the
+    code to a known wrong value (None: the mistake does not apply to this case) or to
+    ``(wrong_value, explanation)``. ``reveal=False`` keeps the
     expected value out of the message so a visible self-check does not give the answer away.
 
 ``hidden_rng(label)``, ``hidden_generator(label)``, ``hidden_seed(label)``;
@@ -424,7 +425,7 @@ def check_value(got, expected, *, case, name, mistakes=None, atol=1e-9, rtol=1e-
     for code, value in (mistakes or {}).items():
         value, explanation = value if isinstance(value, tuple) and len(value) == 2 and isinstance(
             value[1], str) else (value, EXPLANATIONS.get(code, ""))
-        if _value_equal(got, value, atol, rtol):
+        if value is not None and _value_equal(got, value, atol, rtol):  # None: does not apply
             text = f"{where}: got {shown}."
             if reveal:
                 text = f"{where}: expected {_show(expected)}, got {shown}."

@@ -13,7 +13,7 @@ reference library cannot hide the same bug in a student's answer). One section p
 
 import numpy as np
 
-from .mistakes import CheckFailed
+from .mistakes import CheckFailed, explanation
 
 __all__ = ["conv1d_mistakes", "conv2d_mistakes"]
 
@@ -94,21 +94,6 @@ def _pair(v):
     return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(a) for a in v)
 
 
-# what each slip of the output-size formula means, for these exercises
-_SIZE_EXPLANATIONS = {
-    "no_floor": "The stride does not divide N - F + 2P here, and you kept the fraction. A window "
-                "that would stick out is not a position: round down with // (floor division).",
-    "rounded_up": "You rounded up. The last window must fit completely: round DOWN (floor).",
-}
-
-
-def _explained(values):
-    """``{code: value}`` with this section's explanation attached where the vocabulary's own
-    is empty (codes it does not explain itself); None values dropped."""
-    return {code: (v, _SIZE_EXPLANATIONS[code]) if code in _SIZE_EXPLANATIONS else v
-            for code, v in values.items() if v is not None}
-
-
 def output_size_mistakes(n, f, stride=1, padding=0, dilation=1):
     """What the usual slips of O = floor((N - F' + 2P) / S) + 1 give along one axis (F' =
     D(F - 1) + 1): ``{code: value}`` (a float where the slip keeps the fraction; None where the
@@ -137,7 +122,7 @@ def check_output_size(fn, cases, *, name="output_size"):
             got = None
         if got is not None:
             checks.check_value(got, output_size(*args), case=label, name=name, reveal=True,
-                               mistakes=_explained(output_size_mistakes(*args)))
+                               mistakes=output_size_mistakes(*args))
         checks.check_function(fn, [(label, args)], output_size, name=name, returns="number")
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
             raise checks.CheckFailed(
@@ -181,7 +166,7 @@ def check_predicted_shapes(predicted, layers, *, name="predicted_shapes"):
         got = _entry(predicted, key, name)
         checks.check_value(tuple(got) if isinstance(got, list) else got, expected,
                            case=f'layer "{key}"', name=name,
-                           mistakes=_explained(predicted_shape_mistakes(hw, khw, s, p, d)))
+                           mistakes=predicted_shape_mistakes(hw, khw, s, p, d))
 
 
 def conv2d_strided_reference(image, kernel, stride=1, padding=0):
@@ -297,14 +282,6 @@ def conv2d_multi_mistakes():
     }
 
 
-# what each slip of the parameter count means, for this exercise
-_PARAM_EXPLANATIONS = {
-    "bias_forgotten": "Each output channel also has one bias (unless bias=False).",
-    "bias_counted": "bias=False: this layer has no biases.",
-    "groups_ignored": "With groups=g each kernel sees only C_in / g input channels.",
-}
-
-
 def layer_param_mistakes(c_in, c_out, k, bias=True, groups=1):
     """What the usual slips of K * K * (C_in / g) * C_out (+ C_out) give: ``{code: count}``."""
     weights = k * k * (c_in // groups) * c_out
@@ -329,10 +306,8 @@ def check_layer_params(answers, layers, *, name="layer_params"):
         layer = nn.Conv2d(c_in, c_out, k, bias=bias, groups=groups)
         expected = sum(p.numel() for p in layer.parameters())   # count what torch made
         got = _entry(answers, key, name)
-        checks.check_value(got, expected, case=f'layer "{key}"', name=name, mistakes={
-            code: (v, _PARAM_EXPLANATIONS[code]) if code in _PARAM_EXPLANATIONS else v
-            for code, v in layer_param_mistakes(c_in, c_out, k, bias, groups).items()
-            if v is not None})
+        checks.check_value(got, expected, case=f'layer "{key}"', name=name,
+                           mistakes=layer_param_mistakes(c_in, c_out, k, bias, groups))
 
 
 # -- 05 correlation vs convolution ---------------------------------------------------------------
@@ -348,17 +323,12 @@ def _correlate_flipped(x, k, rows, cols):
 
 
 def convolve2d_mistakes():
-    """Candidate wrong answers (with their explanations) for ``convolve2d(image, kernel)``."""
+    """Candidate wrong answers for ``convolve2d(image, kernel)`` (the transposed kernel with an
+    explanation of its own: here the answer is flipped, not transposed)."""
     return {
-        "kernel_not_flipped": (
-            lambda X, K: _correlate_flipped(X, K, False, False),
-            "That is cross-correlation: the kernel was not flipped. Flip it on both axes "
-            "(K[::-1, ::-1]) before sliding it."),
-        "flipped_one_axis": (
-            lambda X, K: [_correlate_flipped(X, K, True, False),
-                          _correlate_flipped(X, K, False, True)],
-            "The kernel was flipped along one axis only (flipud or fliplr): flip it upside "
-            "down AND left to right."),
+        "kernel_not_flipped": lambda X, K: _correlate_flipped(X, K, False, False),
+        "flipped_one_axis": lambda X, K: [_correlate_flipped(X, K, True, False),
+                                          _correlate_flipped(X, K, False, True)],
         "kernel_transposed": (
             lambda X, K: _correlate_valid(X, _np(K).T),
             "The kernel was transposed (K.T) instead of flipped: a transpose swaps rows and "
@@ -407,14 +377,6 @@ def check_receptive_field(fn, cases, *, name="receptive_field"):
     from . import checks
     from .shapes import receptive_field
 
-    explanations = {
-        "strides_ignored": "You added up F - 1 per layer but ignored the strides: after a "
-                           "stride-S layer, one step of the next layer spans S input pixels.",
-        "own_stride_used": "A layer's own stride does not widen its own field; multiply by the "
-                           "strides of the layers BEFORE it (update the jump after adding).",
-        "kernels_added": "Each layer widens the field by F - 1, not F (neighbouring windows "
-                         "overlap), and the field starts at 1.",
-    }
     for label, args in cases:
         try:
             checks.check_function(fn, [(label, args)], receptive_field, name=name,
@@ -429,7 +391,7 @@ def check_receptive_field(fn, cases, *, name="receptive_field"):
                                          case=label) from None
             for code, wrong in receptive_field_mistakes().items():
                 if wrong(*args) == got != receptive_field(*args):
-                    raise checks.CheckFailed(f"{err} {explanations[code]}", mistake=code,
+                    raise checks.CheckFailed(f"{err} {explanation(code)}", mistake=code,
                                              case=label) from None
             raise
 

@@ -24,8 +24,8 @@ MISTAKES = {
         "for cross-correlation (slide the kernel as it is, do not flip it)."),
     "kernel_not_flipped": Mistake(
         "kernel not flipped (that is cross-correlation, not true convolution)",
-        "Your output is the cross-correlation: true convolution flips the kernel in both "
-        "directions before sliding it."),
+        "Your output is the cross-correlation: the kernel was not flipped. True convolution "
+        "flips it on both axes (K[::-1, ::-1]) before sliding it."),
     "kernel_transposed": Mistake(
         "kernel transposed (rows and columns of the kernel swapped)",
         "Your output is what the transposed kernel gives: kernel[a, b] must multiply "
@@ -66,15 +66,35 @@ MISTAKES = {
     "bias_per_input": Mistake("one bias per input instead of one per output", ""),
     "bias_ignored": Mistake("bias left out", ""),
     "bias_always": Mistake("a bias counted where the layer has none", ""),
-    "bias_forgotten": Mistake("bias forgotten in the parameter count", ""),
-    "bias_counted": Mistake("bias counted although bias=False", ""),
-    "no_floor": Mistake("output size not rounded down (the floor in the formula)", ""),
-    "rounded_up": Mistake("output size rounded up instead of down", ""),
-    "groups_ignored": Mistake("groups ignored (each filter sees only its group's channels)", ""),
-    "flipped_one_axis": Mistake("kernel flipped along one axis only (flip both)", ""),
+    "bias_forgotten": Mistake(
+        "bias forgotten in the parameter count",
+        "Each output channel also has one bias (unless bias=False)."),
+    "bias_counted": Mistake(
+        "bias counted although bias=False",
+        "bias=False: this layer has no biases."),
+    "no_floor": Mistake(
+        "output size not rounded down (the floor in the formula)",
+        "The stride does not divide N - F + 2P here, and you kept the fraction. A window that "
+        "would stick out is not a position: round down with // (floor division)."),
+    "rounded_up": Mistake(
+        "output size rounded up instead of down",
+        "You rounded up. The last window must fit completely: round DOWN (floor)."),
+    "groups_ignored": Mistake(
+        "groups ignored (each filter sees only its group's channels)",
+        "With groups=g each kernel sees only C_in / g input channels."),
+    "flipped_one_axis": Mistake(
+        "kernel flipped along one axis only (flip both)",
+        "The kernel was flipped along one axis only (flipud or fliplr): flip it upside down "
+        "AND left to right."),
     "padding_ignored": Mistake("padding left out of the output size", ""),
-    "strides_ignored": Mistake("strides ignored in the receptive field", ""),
-    "own_stride_used": Mistake("a layer's own stride used to widen its own field", ""),
+    "strides_ignored": Mistake(
+        "strides ignored in the receptive field",
+        "You added up F - 1 per layer but ignored the strides: after a stride-S layer, one "
+        "step of the next layer spans S input pixels."),
+    "own_stride_used": Mistake(
+        "a layer's own stride used to widen its own field",
+        "A layer's own stride does not widen its own field; multiply by the strides of the "
+        "layers BEFORE it (update the jump after adding)."),
     "input_channels_forgotten": Mistake("input channels left out of the cost", ""),
     "output_channels_forgotten": Mistake("output channels left out of the cost", ""),
     # 03, 04, 06: mistakes of the stride, channel and going-further exercises
@@ -133,7 +153,10 @@ MISTAKES = {
     "kernel_not_squared": Mistake(
         "K instead of K * K weights per channel",
         "A K x K kernel has K * K weights per channel."),
-    "kernels_added": Mistake("receptive field grown by F instead of F - 1 per layer", ""),
+    "kernels_added": Mistake(
+        "receptive field grown by F instead of F - 1 per layer",
+        "Each layer widens the field by F - 1, not F (neighbouring windows overlap), and the "
+        "field starts at 1."),
     "patches_in_column_order": Mistake(
         "patch-matrix rows in the wrong order",
         "The windows are right but land in the wrong places: row i * W_out + j of P must be the "

@@ -5,6 +5,8 @@ feedback, export and the report show that title."""
 import re
 from pathlib import Path
 
+import nbformat
+
 from autograder.feedback import mistake_text
 from convlib import checks, mistakes
 from tests.fixtures import submissions as S
@@ -56,3 +58,27 @@ def test_checks_feedback_and_tables_speak_from_the_one_vocabulary():
         assert checks.EXPLANATIONS[code] == mistake.explanation
     assert mistake_text(None) == "" and mistake_text("brand_new") == "brand new"
     assert not hasattr(__import__("autograder.feedback").feedback, "MISTAKES")
+
+
+# the checks' own message says all there is to say about these
+SELF_EXPLAINING = {"wrong_type", "raised_error"}
+
+
+def test_a_code_without_an_explanation_is_explained_wherever_it_is_used():
+    """An empty explanation in the vocabulary is allowed only for a code whose explanation
+    depends on the exercise: then each place that names it as a candidate mistake (a notebook's
+    test cell, convlib's mistake library) must give one, as ``"code": (wrong, "explanation")``."""
+    unexplained = {code for code, m in mistakes.MISTAKES.items() if not m.explanation}
+    sources = [cell.source for path in sorted(ROOT.glob("solutions/*/*.ipynb"))
+               for cell in nbformat.read(path, as_version=4).cells]
+    sources += [(ROOT / "convlib" / name).read_text() for name in ("mistake_library.py",
+                                                                   "checks.py")]
+    text = "\n".join(sources)
+    for code in sorted(unexplained - SELF_EXPLAINING):
+        uses = [m.end() for m in re.finditer(f'"{code}": *', text)]
+        assert uses, f"{code} is never explained: explain it in convlib/mistakes.py"
+        for end in uses:   # (wrong value, "explanation"): the entry's first string literal
+            entry = text[end:end + 400]
+            literal = re.search(r'"([^"]*)"', entry)
+            assert entry.startswith("(") and literal and len(literal.group(1)) > 15, \
+                f"{code} without an explanation at: {entry[:100]!r}"
