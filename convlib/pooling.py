@@ -79,11 +79,11 @@ def _check_grad(grad_out, expected, unbatched):
 
 # ----------------------------------------------------------------------------- forward
 
-@quiet_nan
-def max_pool2d_loop(x, kernel_size, stride=None, padding=0):
-    """Max pooling in loop form; same contract as :func:`max_pool2d`."""
+def _pool_loop(x, kernel_size, stride, padding, pad_value, reduce):
+    """Pooling in loop form: Y[n, c, i, j] = reduce(the window of Xp[n, c] at (i*sh, j*sw)),
+    Xp the input padded with pad_value."""
     X, (kh, kw), (sh, sw), padding, unbatched = _arguments(x, kernel_size, stride, padding)
-    Xp = _pad(X, padding, -np.inf)
+    Xp = _pad(X, padding, pad_value)
     H_out, W_out = _out_hw(X, (kh, kw), (sh, sw), padding)
     N, C = X.shape[:2]
     Y = np.empty((N, C, H_out, W_out), dtype=X.dtype)
@@ -91,8 +91,14 @@ def max_pool2d_loop(x, kernel_size, stride=None, padding=0):
         for c in range(C):
             for i in range(H_out):
                 for j in range(W_out):
-                    Y[n, c, i, j] = Xp[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw].max()
+                    Y[n, c, i, j] = reduce(Xp[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
     return _finish(Y, unbatched, x)
+
+
+@quiet_nan
+def max_pool2d_loop(x, kernel_size, stride=None, padding=0):
+    """Max pooling in loop form; same contract as :func:`max_pool2d`."""
+    return _pool_loop(x, kernel_size, stride, padding, -np.inf, np.max)
 
 
 @quiet_nan
@@ -114,17 +120,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 @quiet_nan
 def avg_pool2d_loop(x, kernel_size, stride=None, padding=0):
     """Average pooling in loop form; same contract as :func:`avg_pool2d`."""
-    X, (kh, kw), (sh, sw), padding, unbatched = _arguments(x, kernel_size, stride, padding)
-    Xp = _pad(X, padding, 0.0)
-    H_out, W_out = _out_hw(X, (kh, kw), (sh, sw), padding)
-    N, C = X.shape[:2]
-    Y = np.empty((N, C, H_out, W_out), dtype=X.dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    Y[n, c, i, j] = Xp[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw].mean()
-    return _finish(Y, unbatched, x)
+    return _pool_loop(x, kernel_size, stride, padding, 0.0, np.mean)
 
 
 @quiet_nan
