@@ -25,7 +25,8 @@ rtol=1e-5, allow_dtypes=None)``
     float32/float64), then the values (``|got - expected| <= atol + rtol * max|expected|``;
     NaN matches NaN). On a mismatch, each candidate mistake is computed from the same inputs and
     the first one that ``got`` equals names the mistake. ``mistakes`` maps a code to a function
-    ``(*args) -> what that mistake produces`` (an array, or a list of alternative arrays), or
+    ``(*args) -> what that mistake produces`` (an array or, for ``returns="number"``, a
+    number; or a list of alternatives), or
     to ``(function, explanation)`` for a code this module does not explain. Generic candidates
     are always tried after yours: ``transposed``,
     ``integer_truncation``, ``output_too_small`` (last row/column left at zero), and from the shape
@@ -324,7 +325,10 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
     got = _check_kind(fail, name, got, want)
     if want == "number":
         if not _close(float(got), float(expected_raw), atol, rtol):
-            fail("wrong_values", f"expected {_fmt_num(expected_raw)}, got {_fmt_num(got)}.")
+            found = next((code for code, f in candidates.items()
+                          if any(c.ndim == 0 and _close(float(got), float(c), atol, rtol)
+                                 for c in _call_candidate(f, args))), "wrong_values")
+            fail(found, f"expected {_fmt_num(expected_raw)}, got {_fmt_num(got)}.")
         return
 
     expected = np.asarray(_as_numpy(expected_raw), dtype=float)

@@ -569,3 +569,18 @@ def test_forbidden_list_names_the_library_convolutions():
         assert not is_forbidden(allowed, FORBIDDEN_CONV_CALLS), allowed
     assert issubclass(CheckFailed, AssertionError)
     assert set(checks.__all__) >= {"check_function", "check_value", "check_from_scratch"}
+
+
+def test_a_wrong_number_is_named_by_the_candidate_mistake_that_gives_it():
+    def double(n):
+        return 2 * n
+
+    mistakes = {"no_plus_one": lambda n: 2 * n + 1, "padding_once": lambda n: n + 1}
+    with pytest.raises(CheckFailed) as info:
+        checks.check_function(lambda n: 2 * n + 1, [("n=3", (3,))], double, name="f",
+                              returns="number", mistakes=mistakes)
+    assert info.value.mistake == "no_plus_one" and "expected 6, got 7" in str(info.value)
+    with pytest.raises(CheckFailed) as info:   # a number no candidate gives
+        checks.check_function(lambda n: 5, [("n=3", (3,))], double, name="f", returns="number",
+                              mistakes=mistakes)
+    assert info.value.mistake == "wrong_values"
