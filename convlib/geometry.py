@@ -27,7 +27,7 @@ import numpy as np
 from .conv import correlate2d
 from .padding import pad2d, resolve_padding2d
 from .shapes import output_shape, stride_leftover
-from .validate import as_float_array
+from .validate import as_float_array, check_positive_pair
 
 __all__ = ["WindowSteps", "window_steps"]
 
@@ -108,10 +108,6 @@ def _skipped(n_out, k, stride, dilation):
     return [r for r in range(max(read) + 1) if r not in read]
 
 
-def _pair(v):
-    return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(x) for x in v)
-
-
 def window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
     """Geometry and numbers of the sliding window of ``correlate2d(X, K, ...)``.
 
@@ -122,7 +118,8 @@ def window_steps(X, K, stride=1, padding=0, dilation=1, padding_mode="zeros"):
     """
     X = as_float_array(X, "X", ndim=2, shape_hint="(H, W)").astype(float)
     K = as_float_array(K, "K", ndim=2, shape_hint="(kH, kW)").astype(float)
-    stride, dilation = _pair(stride), _pair(dilation)
+    stride = check_positive_pair(stride, "stride")
+    dilation = check_positive_pair(dilation, "dilation")
     pads = resolve_padding2d(padding, K.shape, dilation=dilation, stride=stride)
     output_shape(X.shape, K.shape, stride, pads, dilation)  # the friendly error if it cannot fit
     padded = np.asarray(pad2d(X, pads, mode=padding_mode))

@@ -14,6 +14,7 @@ reference library cannot hide the same bug in a student's answer). One section p
 import numpy as np
 
 from .mistakes import CheckFailed
+from .validate import as_int_tuple
 
 __all__ = ["conv1d_mistakes", "conv2d_mistakes"]
 
@@ -88,10 +89,6 @@ def conv2d_mistakes():
 
 __all__ += ["check_output_size", "check_predicted_shapes", "conv2d_strided_mistakes",
             "conv2d_strided_reference", "output_size_mistakes", "predicted_shape_mistakes"]
-
-
-def _pair(v):
-    return (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(a) for a in v)
 
 
 def output_size_mistakes(n, f, stride=1, padding=0, dilation=1):
@@ -176,15 +173,21 @@ def conv2d_strided_reference(image, kernel, stride=1, padding=0):
 
     X = torch.as_tensor(_np(image))[None, None]
     K = torch.as_tensor(_np(kernel))[None, None]
-    return F.conv2d(X, K, stride=_pair(stride), padding=_pair(padding))[0, 0].numpy()
+    return F.conv2d(X, K, stride=as_int_tuple(stride, "stride"),
+                    padding=as_int_tuple(padding, "padding"))[0, 0].numpy()
 
 
 def _strided(x, k, stride=1, padding=0):
     """Zero-padded, strided cross-correlation in float64 numpy (private oracle): the valid
     output at stride 1, every stride-th row and column kept."""
-    (ph, pw), (sh, sw) = _pair(padding), _pair(stride)
+    (ph, pw), (sh, sw) = as_int_tuple(padding, "padding"), as_int_tuple(stride, "stride")
     out = _correlate_valid(np.pad(_np(x), ((ph, ph), (pw, pw))), k)
     return None if out is None else out[::sh, ::sw]
+
+
+def _swapped(pair, name):
+    """A stride or padding with its (rows, columns) swapped."""
+    return as_int_tuple(pair, name)[::-1]
 
 
 def _window_not_strided(x, k, stride=1, padding=0):
@@ -198,8 +201,8 @@ def conv2d_strided_mistakes():
     return {
         "kernel_flipped": lambda x, k, s=1, p=0: _strided(x, _np(k)[::-1, ::-1], s, p),
         "window_not_strided": _window_not_strided,
-        "stride_pair_swapped": lambda x, k, s=1, p=0: _strided(x, k, _pair(s)[::-1], p),
-        "padding_pair_swapped": lambda x, k, s=1, p=0: _strided(x, k, s, _pair(p)[::-1]),
+        "stride_pair_swapped": lambda x, k, s=1, p=0: _strided(x, k, _swapped(s, "stride"), p),
+        "padding_pair_swapped": lambda x, k, s=1, p=0: _strided(x, k, s, _swapped(p, "padding")),
         "padding_ignored": (lambda x, k, s=1, p=0: _strided(x, k, s, 0),
                             "Your output ignores the padding: add ph rows of zeros above AND "
                             "below the image and pw columns left AND right before sliding."),
