@@ -142,17 +142,24 @@ class Progress:
 
 def grade_assignment(course, assignment, *, students=None, workers=None, unsandboxed=False,
                      source_dir=None, db_url=None, limits=None, progress=False, force=False,
-                     log=None, shard=None):
+                     log=None, shard=None, sandboxes=None):
     """Grade every submission of `assignment` in the course folder; return the results dicts.
 
     shard: (K, N) to grade only the students of shard K of N (autograder/shards.py): then the
     gradebook is not touched, and a list of what was graded is written for `merge`.
+    sandboxes: sandboxes the caller started with `start_sandboxes` (one worker each), to grade
+    several assignments without starting new ones; the caller kills them. Their limits are
+    the ones used, and so is whether they are sandboxed.
     Raises GradeError when grading cannot start (e.g. bwrap missing without `unsandboxed`, or
     a sandbox that does not work here): then nothing is recorded.
     """
     from convlib.checks import set_hidden_secret
     log = log or (lambda text: print(text, file=sys.stderr))
     course = Path(course).resolve()
+    if sandboxes:
+        if limits is not None and limits != sandboxes[0].limits:
+            raise ValueError("the sandboxes were started with other limits than `limits`")
+        limits, unsandboxed, workers = sandboxes[0].limits, sandboxes[0].unsandboxed, len(sandboxes)
     limits = limits or Limits()
     if not unsandboxed and not bwrap_available():
         raise GradeError("bubblewrap (bwrap) is not installed, so student code cannot be "
@@ -165,7 +172,10 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
     secret = hidden_secret(course)
     finished, pending = split_finished(jobs, course, assignment, secret, limits, force)
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
-    ready = start_sandboxes(course, limits, unsandboxed, workers) if pending else []
+    if sandboxes:
+        ready = list(sandboxes)[:workers]
+    else:
+        ready = start_sandboxes(course, limits, unsandboxed, workers) if pending else []
     set_hidden_secret(secret)  # for the hidden tests, run in this process only
     try:
         results = _grade(course, assignment, sources, jobs, finished, pending, ready, workers,
@@ -176,8 +186,9 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
         return results
     finally:
         set_hidden_secret(None)
-        for box in ready:
-            box.kill()
+        if not sandboxes:  # started here: ours to stop
+            for box in ready:
+                box.kill()
 
 
 def start_sandboxes(course, limits, unsandboxed, count):

@@ -73,3 +73,19 @@ def demo_class(tmp_path_factory, worker_id):
             status = main(["demo", str(root), "--students", "8", "--workers", "2"])
             done.write_text(json.dumps(status))
     return root, json.loads(done.read_text())
+
+
+@pytest.fixture(scope="session")
+def sandbox_pool(tmp_path_factory):
+    """One started grading sandbox (default limits) for this test process, shared by the tests
+    that grade with defaults (`grade_assignment(..., sandboxes=sandbox_pool)`): starting one
+    costs seconds (it imports torch, scipy and IPython once). Between submissions, and so
+    between tests, the sandbox cleans up as it does between students."""
+    require_tool("bwrap", "bubblewrap")
+    from autograder.grade import start_sandboxes
+    from autograder.sandbox import Limits
+
+    boxes = start_sandboxes(tmp_path_factory.mktemp("pool-course"), Limits(), False, 1)
+    yield boxes
+    for box in boxes:
+        box.kill()

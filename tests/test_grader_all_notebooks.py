@@ -9,7 +9,6 @@ import pytest
 
 from autograder.course import init, release
 from autograder.grade import grade_assignment
-from tests.conftest import require_tool
 from tests.fixtures import submissions as S
 
 ASSIGNMENTS = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "solutions")
@@ -18,8 +17,8 @@ ASSIGNMENTS = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_answers_get_every_autograded_point_and_the_stub_none(assignment, tmp_path):
-    require_tool("bwrap", "bubblewrap")
+def test_solution_answers_get_every_autograded_point_and_the_stub_none(assignment, tmp_path,
+                                                                       sandbox_pool):
     course = init(tmp_path / "course", assignments=[assignment])
     release(course, assignment)
     name = f"{assignment}.ipynb"
@@ -39,7 +38,8 @@ def test_solution_answers_get_every_autograded_point_and_the_stub_none(assignmen
         else:
             nbformat.write(nb, folder / name)
 
-    results = {r["student"]: r for r in grade_assignment(course.root, assignment, workers=1,
+    results = {r["student"]: r for r in grade_assignment(course.root, assignment,
+                                                         sandboxes=sandbox_pool,
                                                          log=lambda *_: None)}
     auto = [c for c in results["solved"]["cells"] if c["status"] != "manual"]
     not_passed = [(c["grade_id"], c["status"], c["mistake"], c["message"]) for c in auto

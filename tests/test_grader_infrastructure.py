@@ -84,13 +84,24 @@ def test_a_sandbox_that_breaks_halfway_stops_the_run_and_blames_no_student(tmp_p
     assert not any("crashed" in r["flags"] for r in again)
 
 
-def test_a_corrupt_autograded_notebook_is_graded_again_not_read_as_no_answers(tmp_path):
-    require_tool("bwrap", "bubblewrap")
+def test_sandboxes_the_caller_started_are_used_and_left_running(tmp_path, sandbox_pool):
+    course = course_with(tmp_path, {"s1": "loops_seed", "s2": "kernel_flipped"})
+    with pytest.raises(ValueError, match="other limits"):
+        grade_assignment(course, A, limits=LIMITS, sandboxes=sandbox_pool)
+    assert not recorded(course)
+    server = sandbox_pool[0].proc.pid
+    results = {r["student"]: r for r in grade_assignment(course, A, sandboxes=sandbox_pool)}
+    assert results["s1"]["score"] == sum(S.FIXTURE_TESTS.values()) > results["s2"]["score"]
+    assert sandbox_pool[0].alive() and sandbox_pool[0].proc.pid == server  # the same one
+
+
+def test_a_corrupt_autograded_notebook_is_graded_again_not_read_as_no_answers(tmp_path,
+                                                                             sandbox_pool):
     course = course_with(tmp_path, {"s1": "loops_seed"})
-    grade_assignment(course, A, workers=1, limits=LIMITS)
+    grade_assignment(course, A, sandboxes=sandbox_pool)
     autograded = course / "autograded" / "s1" / A / f"{A}.ipynb"
     autograded.write_text('{"cells": [ not json')
-    again = grade_assignment(course, A, workers=1, limits=LIMITS)
+    again = grade_assignment(course, A, sandboxes=sandbox_pool)
     assert again[0]["score"] == sum(S.FIXTURE_TESTS.values())
     json.loads(autograded.read_text())  # rewritten
     from nbgrader.api import Gradebook
