@@ -19,7 +19,7 @@ USES = re.compile(r'(?:mistake=|fail\()\\?"([a-z_]+)\\?"|\\?"([a-z_]+)\\?": *[(_
 
 def used_codes():
     codes = {}
-    files = [*ROOT.glob("convlib/*.py"), *ROOT.glob("autograder/*.py"),
+    files = [*ROOT.glob("convlib/**/*.py"), *ROOT.glob("autograder/**/*.py"),
              *ROOT.glob("solutions/*/*.ipynb")]
     for path in files:
         if path.name == "mistakes.py":
@@ -71,8 +71,8 @@ def test_a_code_without_an_explanation_is_explained_wherever_it_is_used():
     unexplained = {code for code, m in mistakes.MISTAKES.items() if not m.explanation}
     sources = [cell.source for path in sorted(ROOT.glob("solutions/*/*.ipynb"))
                for cell in nbformat.read(path, as_version=4).cells]
-    sources += [(ROOT / "convlib" / name).read_text() for name in ("mistake_library.py",
-                                                                   "checks.py")]
+    sources += [path.read_text() for path in [*(ROOT / "convlib" / "mistake_library").glob("*.py"),
+                                              ROOT / "convlib" / "checks.py"]]
     text = "\n".join(sources)
     for code in sorted(unexplained - SELF_EXPLAINING):
         uses = [m.end() for m in re.finditer(f'"{code}": *', text)]
