@@ -148,8 +148,10 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
     shard: (K, N) to grade only the students of shard K of N (autograder/shards.py): then the
     gradebook is not touched, and a list of what was graded is written for `merge`.
     sandboxes: sandboxes the caller started with `start_sandboxes` (one worker each), to grade
-    several assignments without starting new ones; the caller kills them. Their limits are
-    the ones used, and so is whether they are sandboxed.
+    several assignments without starting new ones; the caller kills them. Their limits and
+    their isolation are the ones used (a different `limits`, `unsandboxed` or more `workers`
+    is refused), and doctor's checks run again on this course. A sandbox restarted during the
+    run (after a timeout or a crash) ends with it; the next run starts it again.
     Raises GradeError when grading cannot start (e.g. bwrap missing without `unsandboxed`, or
     a sandbox that does not work here): then nothing is recorded.
     """
@@ -157,9 +159,7 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
     log = log or (lambda text: print(text, file=sys.stderr))
     course = Path(course).resolve()
     if sandboxes:
-        if limits is not None and limits != sandboxes[0].limits:
-            raise ValueError("the sandboxes were started with other limits than `limits`")
-        limits, unsandboxed, workers = sandboxes[0].limits, sandboxes[0].unsandboxed, len(sandboxes)
+        limits, workers = _check_given(sandboxes, limits, unsandboxed, workers)
     limits = limits or Limits()
     if not unsandboxed and not bwrap_available():
         raise GradeError("bubblewrap (bwrap) is not installed, so student code cannot be "
@@ -174,6 +174,8 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
     if sandboxes:
         ready = list(sandboxes)[:workers]
+        if pending and not unsandboxed:
+            _preflight(course, ready[0])  # this course too must be out of the sandbox's sight
     else:
         ready = start_sandboxes(course, limits, unsandboxed, workers) if pending else []
     set_hidden_secret(secret)  # for the hidden tests, run in this process only
@@ -189,6 +191,31 @@ def grade_assignment(course, assignment, *, students=None, workers=None, unsandb
         if not sandboxes:  # started here: ours to stop
             for box in ready:
                 box.kill()
+
+
+def _check_given(sandboxes, limits, unsandboxed, workers):
+    """The limits and worker count of grading in the caller's `sandboxes`; ValueError when the
+    arguments ask for something else than the sandboxes are."""
+    first = sandboxes[0]
+    if any(b.limits != first.limits or b.unsandboxed != first.unsandboxed for b in sandboxes):
+        raise ValueError("the sandboxes were started with different limits or isolation")
+    if limits is not None and limits != first.limits:
+        raise ValueError("the sandboxes were started with other limits than `limits`")
+    if unsandboxed != first.unsandboxed:
+        raise ValueError(f"the sandboxes are {'un' if first.unsandboxed else ''}sandboxed, "
+                         f"but unsandboxed={unsandboxed} was asked for")
+    if workers is not None and workers > len(sandboxes):
+        raise ValueError(f"{workers} workers asked for, {len(sandboxes)} sandboxes given")
+    return first.limits, workers or len(sandboxes)
+
+
+def _preflight(course, box):
+    """doctor's checks on `box` for `course`; GradeError with the cause and the fix."""
+    from .doctor import preflight
+    try:
+        preflight(course, sandbox=box)
+    except SandboxError as err:
+        raise GradeError(f"nobody was graded: {err}") from None
 
 
 def start_sandboxes(course, limits, unsandboxed, count):

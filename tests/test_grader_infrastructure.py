@@ -84,13 +84,22 @@ def test_a_sandbox_that_breaks_halfway_stops_the_run_and_blames_no_student(tmp_p
     assert not any("crashed" in r["flags"] for r in again)
 
 
-def test_sandboxes_the_caller_started_are_used_and_left_running(tmp_path, sandbox_pool):
+def test_sandboxes_the_caller_started_are_used_and_left_running(tmp_path, sandbox_pool,
+                                                                monkeypatch):
     course = course_with(tmp_path, {"s1": "loops_seed", "s2": "kernel_flipped"})
-    with pytest.raises(ValueError, match="other limits"):
-        grade_assignment(course, A, limits=LIMITS, sandboxes=sandbox_pool)
+    for asked, refusal in ((dict(limits=LIMITS), "other limits"),
+                           (dict(unsandboxed=True), "sandboxed, but unsandboxed=True"),
+                           (dict(workers=2), "2 workers asked for, 1 sandboxes given")):
+        with pytest.raises(ValueError, match=refusal):
+            grade_assignment(course, A, sandboxes=sandbox_pool, **asked)
     assert not recorded(course)
+    from autograder import doctor
+    checked, preflight = [], doctor.preflight
+    monkeypatch.setattr(doctor, "preflight", lambda course, sandbox=None: (
+        checked.append((course, sandbox)), preflight(course, sandbox=sandbox)))
     server = sandbox_pool[0].proc.pid
     results = {r["student"]: r for r in grade_assignment(course, A, sandboxes=sandbox_pool)}
+    assert checked == [(course.resolve(), sandbox_pool[0])]  # doctor's checks, on this course
     assert results["s1"]["score"] == sum(S.FIXTURE_TESTS.values()) > results["s2"]["score"]
     assert sandbox_pool[0].alive() and sandbox_pool[0].proc.pid == server  # the same one
 
