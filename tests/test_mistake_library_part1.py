@@ -253,6 +253,10 @@ def test_check_receptive_field_names_each_slip():
             ML.check_receptive_field(fn_of(wrong), case)
         assert err.value.mistake == code
         assert str(err.value).endswith(MISTAKES[code].explanation) and MISTAKES[code].explanation
+    # an empty stack is 1 pixel; 0 is not "kernels added" (that slip's sum also starts at 0)
+    with pytest.raises(CheckFailed) as err:
+        ML.check_receptive_field(lambda layers: 0, [("no layers", ([],))])
+    assert err.value.mistake == "wrong_values" and "the field starts at 1" in str(err.value)
 
 
 @pytest.mark.parametrize("hw, khw", [((4, 5), (2, 3)), ((7, 6), (3, 3)), ((5, 9), (1, 4))])

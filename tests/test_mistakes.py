@@ -2,6 +2,7 @@
 cell, the grader or the catalogue of submissions uses has a title and an explanation there, and
 feedback, export and the report show that title."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -64,21 +65,46 @@ def test_checks_feedback_and_tables_speak_from_the_one_vocabulary():
 SELF_EXPLAINING = {"wrong_type", "raised_error"}
 
 
+def _code_entries(source):
+    """Every ``"code": value`` entry of a dict display in Python source (IPython magics and
+    shell lines blanked), as (code, value node)."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line
+             for line in source.splitlines()]
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    yield key.value, value
+
+
+def _explains(value):
+    """Is this entry ``(wrong value, "explanation")``, with a non-empty explanation?"""
+    if not (isinstance(value, ast.Tuple) and len(value.elts) == 2):
+        return False
+    text = value.elts[1]
+    return (isinstance(text, ast.Constant) and isinstance(text.value, str) and
+            text.value.strip() != "") or isinstance(text, ast.JoinedStr)
+
+
 def test_a_code_without_an_explanation_is_explained_wherever_it_is_used():
     """An empty explanation in the vocabulary is allowed only for a code whose explanation
     depends on the exercise: then each place that names it as a candidate mistake (a notebook's
     test cell, convlib's mistake library) must give one, as ``"code": (wrong, "explanation")``."""
     unexplained = {code for code, m in mistakes.MISTAKES.items() if not m.explanation}
     sources = [cell.source for path in sorted(ROOT.glob("solutions/*/*.ipynb"))
-               for cell in nbformat.read(path, as_version=4).cells]
+               for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
     sources += [path.read_text() for path in [*(ROOT / "convlib" / "mistake_library").glob("*.py"),
                                               ROOT / "convlib" / "checks.py"]]
-    text = "\n".join(sources)
+    entries = [(code, value) for source in sources for code, value in _code_entries(source)]
     for code in sorted(unexplained - SELF_EXPLAINING):
-        uses = [m.end() for m in re.finditer(f'"{code}": *', text)]
+        uses = [value for key, value in entries if key == code]
         assert uses, f"{code} is never explained: explain it in convlib/mistakes.py"
-        for end in uses:   # (wrong value, "explanation"): the entry's first string literal
-            entry = text[end:end + 400]
-            literal = re.search(r'"([^"]*)"', entry)
-            assert entry.startswith("(") and literal and len(literal.group(1)) > 15, \
-                f"{code} without an explanation at: {entry[:100]!r}"
+        for value in uses:
+            assert _explains(value), f"{code} without an explanation at: {ast.unparse(value)}"
+
+
+def test_the_explanation_scan_sees_an_entry_without_one():
+    entries = dict(_code_entries('m = {"a": (1, "Why a is wrong."), "b": 2, "c": (3, "")}\n'
+                                 '%matplotlib inline\n'))
+    assert _explains(entries["a"]) and not _explains(entries["b"])
+    assert not _explains(entries["c"])
