@@ -83,6 +83,8 @@ def check_fits(padded_shape, kernel, dilation, what="padded input"):
     padded_shape, kernel, dilation: tuples of checked ints, one per axis. The message says what
     to do: ``kernel 5x5 is larger than the padded input 4x4; add padding or use a smaller kernel``.
     """
+    if all(d * (k - 1) < n for k, d, n in zip(kernel, dilation, padded_shape, strict=True)):
+        return  # it fits (the common case, checked first: this runs on every call)
     spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
     if any(s > n for s, n in zip(spans, padded_shape, strict=True)):
         if len(kernel) == 1:

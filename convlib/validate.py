@@ -56,12 +56,14 @@ def as_float_array(X, name="input", ndim=None, shape_hint=None, fix=None):
     if X is None:
         raise TypeError(f"{name} is None; pass a numpy array or a torch tensor")
     if is_torch(X):
-        T = X.detach().cpu()
-        if T.is_complex():
-            raise TypeError(f"{name} is complex ({T.dtype}); convlib convolves real tensors — "
-                            f"pass the real part (X.real)")
-        if T.dtype in (torch.float16, torch.bfloat16) or not T.is_floating_point():
-            T = T.to(torch.float32)
+        T = X.detach()
+        if T.device.type != "cpu":
+            T = T.cpu()
+        if T.dtype not in (torch.float32, torch.float64):  # the common cases, checked once
+            if T.is_complex():
+                raise TypeError(f"{name} is complex ({T.dtype}); convlib convolves real "
+                                f"tensors — pass the real part (X.real)")
+            T = T.to(torch.float32)  # half precision, bfloat16, integers, bools
         A = T.numpy()
     else:
         try:
@@ -102,7 +104,8 @@ def output_like(Y, like):
     """Return numpy array ``Y`` as the same kind as ``like``: a torch tensor (same device) if
     ``like`` is one, otherwise ``Y`` itself."""
     if is_torch(like):
-        return torch.from_numpy(np.ascontiguousarray(Y)).to(like.device)
+        T = torch.from_numpy(np.ascontiguousarray(Y))
+        return T if like.device.type == "cpu" else T.to(like.device)
     return Y
 
 
