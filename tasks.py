@@ -27,6 +27,7 @@ STAMP = VENV / ".setup-stamp"
 TORCH_SPEC = os.environ.get("TORCH_SPEC", "torch==2.13.0")
 PROXY = VENV / "node_modules" / ".bin" / "configurable-http-proxy"
 PROXY_SPEC = "configurable-http-proxy@5"
+SETUP_STEPS = b"2"  # bump when python_packages() changes, so that existing venvs are redone
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()) if (
     ROOT / "solutions").is_dir() else []
 
@@ -45,7 +46,7 @@ def setup():
 
 def python_packages():
     """The venv with the pinned torch and the course (dev extras); skip if nothing changed."""
-    recipe = (ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode()
+    recipe = (ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode() + SETUP_STEPS
     wanted = hashlib.sha256(recipe).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return

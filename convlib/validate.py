@@ -5,9 +5,9 @@ Each check either returns a clean value (a float numpy array, a tuple of ints) o
 mistake never surfaces as a deep numpy traceback or, worse, a silently wrong answer.
 
 Dtype policy (see docs/architecture.md): float32 and float64 are kept (mixed -> the wider);
-float16 / bfloat16 compute in float32; integer and bool inputs are computed in floating point,
-float64 for numpy and float32 for torch, never truncated; complex, object and string dtypes raise
-``TypeError``.
+float16 / bfloat16 (and torch's float8 kinds) compute in float32; integer and bool inputs are
+computed in floating point, float64 for numpy and float32 for torch, never truncated; complex,
+object and string dtypes (and torch dtypes that cannot become float32) raise ``TypeError``.
 """
 
 import copy
@@ -63,7 +63,11 @@ def as_float_array(X, name="input", ndim=None, shape_hint=None, fix=None):
             if T.is_complex():
                 raise TypeError(f"{name} is complex ({T.dtype}); convlib convolves real "
                                 f"tensors — pass the real part (X.real)")
-            T = T.to(torch.float32)  # half precision, bfloat16, integers, bools
+            try:  # half precision, bfloat16, float8, integers, bools
+                T = T.to(torch.float32)
+            except (TypeError, RuntimeError, NotImplementedError):
+                raise TypeError(f"{name} has dtype {T.dtype}, which cannot be converted to "
+                                f"float32; pass a float32 or float64 tensor") from None
         A = T.numpy()
     else:
         try:

@@ -301,6 +301,7 @@ def test_numpy_dtype_policy(x_dtype, k_dtype, expected):
 @pytest.mark.parametrize(("x_dtype", "expected"), [
     (torch.float16, torch.float32), (torch.bfloat16, torch.float32),
     (torch.float64, torch.float64), (torch.int32, torch.float32), (torch.bool, torch.float32),
+    (torch.float8_e4m3fn, torch.float32),
 ])
 def test_torch_dtype_policy(x_dtype, expected):
     X = (torch.arange(20).reshape(4, 5) % 2).to(x_dtype)
@@ -308,6 +309,13 @@ def test_torch_dtype_policy(x_dtype, expected):
     assert Y.dtype == expected
     torch.testing.assert_close(Y.double(), F.conv2d(X.double()[None, None],
                                                     torch.ones(1, 1, 2, 2).double())[0, 0])
+
+
+@pytest.mark.skipif(not hasattr(torch, "float4_e2m1fn_x2"), reason="this torch has no float4")
+def test_a_torch_dtype_that_cannot_become_float32_is_refused_with_what_to_pass():
+    packed = torch.zeros(4, 4, dtype=torch.uint8).view(torch.float4_e2m1fn_x2)
+    with pytest.raises(TypeError, match="cannot be converted to float32; pass a float32"):
+        correlate2d(packed, torch.ones(2, 2))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

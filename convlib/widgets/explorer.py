@@ -28,7 +28,7 @@ def _explorer_kernel(k):
 # ----------------------------------------------------------------------------- conv explorer
 
 class ConvExplorer(widgets.VBox):
-    """The convolution explorer; see the module docstring for controls and ``state``."""
+    """The convolution explorer; see ``convlib.widgets`` for controls and ``state``."""
 
     def __init__(self, height=7, width=7, kernel_size=3, stride=1, padding=0, dilation=1,
                  padding_mode="zeros"):

@@ -19,7 +19,7 @@ __all__ = ["KernelPlayground", "kernel_playground"]
 # ----------------------------------------------------------------------------- kernel playground
 
 class KernelPlayground(widgets.VBox):
-    """Kernel playground; see the module docstring for controls and ``state``."""
+    """Kernel playground; see ``convlib.widgets`` for controls and ``state``."""
 
     def __init__(self, image=None, kernel_name="sobel_x"):
         from ..images import photo
