@@ -84,18 +84,17 @@ def check_fits(padded_shape, kernel, dilation, what="padded input"):
     to do: ``kernel 5x5 is larger than the padded input 4x4; add padding or use a smaller kernel``.
     """
     if all(d * (k - 1) < n for k, d, n in zip(kernel, dilation, padded_shape, strict=True)):
-        return  # it fits (the common case, checked first: this runs on every call)
-    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    if any(s > n for s, n in zip(spans, padded_shape, strict=True)):
-        if len(kernel) == 1:
-            size, got = f"of length {kernel[0]}", f"of length {padded_shape[0]}"
-            spanned = f"length {spans[0]}"
-        else:
-            size, got, spanned = size_text(kernel), size_text(padded_shape), size_text(spans)
-        dilated = f" with dilation {size_text(dilation)} spans {spanned}, which" \
-            if any(d > 1 for d in dilation) else ""
-        raise ValueError(f"kernel {size}{dilated} is larger than the {what} {got}; "
-                         f"add padding or use a smaller kernel")
+        return  # the span d(k-1)+1 fits: the common case, which runs on every call
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    if len(kernel) == 1:
+        size, got = f"of length {kernel[0]}", f"of length {padded_shape[0]}"
+        spanned = f"length {spans[0]}"
+    else:
+        size, got, spanned = size_text(kernel), size_text(padded_shape), size_text(spans)
+    dilated = f" with dilation {size_text(dilation)} spans {spanned}, which" \
+        if any(d > 1 for d in dilation) else ""
+    raise ValueError(f"kernel {size}{dilated} is larger than the {what} {got}; "
+                     f"add padding or use a smaller kernel")
 
 
 # -- sizes -----------------------------------------------------------------------------------
