@@ -93,16 +93,20 @@ def im2col(x, kernel_hw, stride=1, dilation=1, padding=0):
     return output_like(cols[0] if unbatched else cols, x)
 
 
-def columns(A, kernel, stride, dilation):
+def columns(A, kernel, stride, dilation, buffer=None):
     """im2col of an already padded numpy batch (N, C, H, W) -> (N, C*kH*kW, H_out*W_out).
 
     One copy, laid out (N, C, kH, kW, H_out, W_out) so that ``weight (C_out, C*kH*kW) @ cols``
     is the output in NCHW order with no further copy. With a stride and a large input the
     copy goes through the stride's phase images (see :func:`_strided_columns`).
+    buffer: optional flat array of A's dtype with at least N*C*kH*kW*H_out*W_out entries; the
+    columns are written into its start (conv2d_nchw reuses one buffer for all its blocks).
     """
     V = windows_view(A, kernel, stride, dilation)  # (N, C, H_out, W_out, kH, kW)
     N, C, H_out, W_out, kh, kw = V.shape
-    cols = np.empty((N, C, kh, kw, H_out, W_out), dtype=A.dtype)
+    shape = (N, C, kh, kw, H_out, W_out)
+    cols = (np.empty(shape, dtype=A.dtype) if buffer is None
+            else buffer[: math.prod(shape)].reshape(shape))
     if tuple(stride) != (1, 1) and cols.size >= PHASE_SPLIT_SIZE:
         _strided_columns(A, cols, stride, dilation)
     else:

@@ -3,12 +3,13 @@
 import warnings
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convlib import conv2d_nchw, conv2d_nchw_loop, conv_transpose2d, conv_transpose2d_loop
+from convlib import conv2d_nchw, conv2d_nchw_loop, conv_transpose2d, conv_transpose2d_loop, layers
 from tests.oracle import oracle_or_refusal
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -65,6 +66,15 @@ def test_conv2d_nchw_loop_and_vectorised_equal_nn_conv2d_or_both_refuse(case):
         return
     np.testing.assert_allclose(conv2d_nchw(x, w, b, **kw), expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(conv2d_nchw_loop(x, w, b, **kw), expected, rtol=1e-10, atol=1e-12)
+    # The blocks of output rows that share one columns buffer: one and two rows per block,
+    # so that there are several blocks and a last one shorter than the others.
+    N, _, _, W_out = expected.shape
+    row_bytes = N * x.shape[1] * w.shape[2] * w.shape[3] * W_out * x.itemsize
+    for rows in (1, 2):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(layers, "_BLOCK_BYTES", rows * row_bytes)
+            np.testing.assert_allclose(conv2d_nchw(x, w, b, **kw), expected,
+                                       rtol=1e-10, atol=1e-12)
 
 
 @SETTINGS
