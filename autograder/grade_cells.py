@@ -10,6 +10,8 @@ import io
 import sys
 import threading
 import time
+import traceback
+from pathlib import Path
 
 from convlib.checks import EXPLANATIONS, CheckFailed
 from convlib.forbidden import first_forbidden
@@ -227,6 +229,8 @@ class NotebookGrader:
             entry.update(status=err.status, message=err.message)
         except Exception as err:  # noqa: BLE001  (every failure of a check is reported)
             entry.update(**failure_entry(err))
+            if entry.mistake == "raised_error":
+                entry.trace = trusted_trace(err)
             hidden = _raised_in(err, test)
             if hidden or self.hidden_seen:
                 entry.message = withheld_message(entry, hidden)
@@ -278,6 +282,23 @@ def failure_entry(err):
     return {"mistake": "raised_error", "message": (
         f"{type(err).__name__}: {text}" if text else
         f"a check in this cell failed ({type(err).__name__})")}
+
+
+def trusted_trace(err):
+    """Where an exception raised in a check came from, for the instructor: its type and the frames
+    of trusted code it passed through, innermost first ("<-": called from), then the same for the
+    exception it was raised from, if any. The types are trusted (a student's own exception
+    arrives as a builtin one or StudentError, student_proxy.rebuild_exception) and no message,
+    source line or value is kept, so nothing the hidden inputs made can be in it."""
+    parts, seen = [], set()
+    while err is not None and id(err) not in seen and len(parts) < 3:
+        seen.add(id(err))
+        frames = traceback.extract_tb(err.__traceback__)[-6:]
+        where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}"
+                            for f in reversed(frames))
+        parts.append(f"{type(err).__name__} at {where}" if where else type(err).__name__)
+        err = err.__cause__ or err.__context__
+    return "; raised from ".join(parts)
 
 
 def _raised_in(err, test):

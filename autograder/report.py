@@ -6,6 +6,9 @@ the same figures as CSV files, written to DIR/reports/.
     test_pass_rates.csv   assignment, notebook, test, passed, graded, pass_rate
     mistakes.csv          assignment, notebook, mistake, submissions, of, percent
     flagged.csv           submissions that hit a limit, were flagged or could not be graded
+    raised.csv            checks that raised an error instead of failing, grouped by where
+                          (the cell's trace): one place hit by many students is likely a
+                          fault of the test cell itself
     similarity.csv        pairs of submissions whose answers are unusually alike
                           (autograder/similarity.py; shown side by side in report.html)
 
@@ -96,6 +99,21 @@ def flagged_rows(results: list[dict]) -> list[dict]:
     return rows
 
 
+def raised_rows(results: list[dict]) -> list[dict]:
+    """Checks that raised an error, grouped by test and trace (where in trusted code), most
+    students first."""
+    students: dict[tuple, list[str]] = defaultdict(list)
+    for r in results:
+        for c in r.get("cells") or []:
+            if c.get("trace"):
+                students[(*_key(r), c.get("grade_id"), c["trace"])].append(r.get("student"))
+    rows = [{"assignment": a, "notebook": n, "test": t, "trace": trace,
+             "submissions": len(who), "students": ";".join(sorted(who))}
+            for (a, n, t, trace), who in students.items()]
+    return sorted(rows, key=lambda row: (-row["submissions"], row["assignment"],
+                                         row["notebook"], row["test"], row["trace"]))
+
+
 def grade_table(results: list[dict]) -> str:
     """A plain-text table: one row per student, one column per notebook ("score/max")."""
     notebooks = sorted({_key(r) for r in results})
@@ -183,6 +201,7 @@ def build(course: Course, to=None, assignment: str | None = None) -> dict[str, P
     out = Path(to).expanduser().resolve() if to else course.root / "reports"
     scores, rates = score_rows(results), pass_rate_rows(results)
     mistakes, flagged = mistake_rows(results), flagged_rows(results)
+    raised = raised_rows(results)
     paths = {
         "scores": write_csv(out / "scores.csv", scores, list(scores[0])),
         "test_pass_rates": write_csv(out / "test_pass_rates.csv", rates,
@@ -193,6 +212,9 @@ def build(course: Course, to=None, assignment: str | None = None) -> dict[str, P
                                "submissions", "of", "percent"]),
         "flagged": write_csv(out / "flagged.csv", flagged,
                              ["student", "assignment", "notebook", "status", "flags", "error"]),
+        "raised": write_csv(out / "raised.csv", raised,
+                            ["assignment", "notebook", "test", "trace", "submissions",
+                             "students"]),
     }
     from .similarity import class_section
     similar_html, similar = class_section(course, assignment)
@@ -241,6 +263,11 @@ next to this page.</p>
              f"({r['submissions']} of {r['of']})</li>" for r in mistakes)}</ul>
 <h2>Flagged submissions (limits, forbidden calls, tampering, crashes, errors)</h2>
 {table(flagged, ["student", "assignment", "notebook", "status", "flags", "error"])}
+<h2>Checks that raised an error</h2>
+<p>Where in the trusted test code a check raised an error instead of failing (the students see
+only that it did). One place hit by many students is more likely a fault of the test cell than
+of their code.</p>
+{table(raised, ["assignment", "notebook", "test", "trace", "submissions", "students"])}
 <h2>Unusually similar answers</h2>
 {similar_html}
 </body></html>

@@ -25,6 +25,10 @@ class CellResult:
     mistake: str | None = None  # a code of convlib.mistakes.MISTAKES
     case: str | None = None  # which input ("hidden image 12x10, 3x3 kernel")
     message: str = ""
+    # For the instructor, when a check raised an error instead of failing: the exception's type
+    # and the trusted frames it passed through ("file:line in function"), never its message or a
+    # value, so it may stay when the message is withheld (docs/architecture.md).
+    trace: str | None = None
 
     def update(self, **changes):
         for name, value in changes.items():

@@ -120,6 +120,9 @@ def test_hidden_inputs_never_reach_the_results_or_the_feedback(graded):
     leak = cells(results["leak_in_exception"])["test_conv2d"]
     assert leak["status"] == "failed" and "hidden image" in leak["message"], leak
     assert "not shown" in leak["message"]
+    # the instructor still learns where: the student's ValueError, caught by the test cell's check
+    assert "<test cell test_conv2d>" in leak["trace"] and "from ValueError" in leak["trace"], leak
+    assert "HIDDEN" not in leak["trace"] and "HIDDEN" in LEAK
     assert "SEEN.append" in STASH and "raise" not in STASH
     assert cells(results["stash_and_leak"])["test_conv2d"]["status"] == "passed"
     stash = cells(results["stash_and_leak"])["test_output_size"]
@@ -147,3 +150,4 @@ def test_the_feedback_of_a_bypass_says_why_it_scored_zero(graded):
     course, results = graded
     message = cells(results["thread"])["test_conv2d"]["message"]
     assert re.search(r"Scored 0: conv2d .*torch", message), message
+

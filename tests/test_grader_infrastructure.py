@@ -178,3 +178,28 @@ def test_the_grader_checkout_may_live_under_tmp(tmp_path_factory):
     finally:
         if base is not None:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_raised_error_is_traced_by_type_and_trusted_frames_never_by_its_text():
+    """The trace an instructor gets of a check that raised: where, in which file and function,
+    through the exception it was raised from; none of the messages (hidden inputs may be in
+    them: the student's exception can carry whatever the student's code saw)."""
+    from autograder.grade_cells import trusted_trace
+    from autograder.student_proxy import rebuild_exception
+
+    def check(student_error):
+        try:
+            raise student_error
+        except ValueError as err:
+            raise TypeError("expected 0.1234 at [3, 4]") from err
+
+    try:
+        check(rebuild_exception(["ValueError", "HIDDEN [[0.5678, 1.0]]"]))
+    except TypeError as err:
+        trace = trusted_trace(err)
+    assert trace.startswith("TypeError at test_grader_infrastructure.py:"), trace
+    assert " in check <- " in trace and "; raised from ValueError at " in trace, trace
+    for text in ("0.1234", "HIDDEN", "0.5678", "expected", "student_error"):  # no source lines
+        assert text not in trace, (text, trace)
+    # a student's own exception class arrives as StudentError: its name cannot spell anything
+    assert type(rebuild_exception(["Leak_0_5678", "x"])).__name__ == "StudentError"

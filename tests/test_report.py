@@ -145,3 +145,19 @@ def test_the_report_lists_similar_answers_side_by_side_with_starter_code_exclude
     page = paths["html"].read_text()
     assert "Unusually similar answers" in page and page.count("class='side'") == 1
     assert "<mark>" in page
+
+
+def test_checks_that_raised_are_grouped_by_where_most_students_first(tmp_path):
+    """raised.csv, by hand: the same trace for s1 and s2 on test_values, another for s3."""
+    results = [result(s, "02_conv2d", [("test_shape", 2, 2, "passed", None),
+                                       ("test_values", 0, 3, "failed", "raised_error")])
+               for s in ("s1", "s2", "s3")]
+    same = "ValueError at <test cell test_values>:3 in <module>"
+    for r, trace in zip(results, [same, same, "KeyError at checks.py:9 in f"], strict=True):
+        r["cells"][1]["trace"] = trace
+    paths = build(make_course(tmp_path, results))
+    rows = read(paths["raised"])
+    assert [(r["test"], r["trace"], r["submissions"], r["students"]) for r in rows] == [
+        ("test_values", same, "2", "s1;s2"),
+        ("test_values", "KeyError at checks.py:9 in f", "1", "s3")]
+    assert "s1;s2" in paths["html"].read_text()
