@@ -18,6 +18,7 @@ any process but its own descendants.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -200,6 +201,10 @@ class Sandbox:
         record_read, record_write = os.pipe()
         os.set_blocking(record_read, False)
         os.set_blocking(record_write, False)
+        try:  # room for every distinct label many times over (kernel.record writes each once)
+            fcntl.fcntl(record_write, fcntl.F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass  # a lower pipe-max-size: the default 64 KB still holds them
         limits = asdict(self.limits)
         # RLIMIT_NPROC counts every task of the real uid on the machine: allow `processes` more
         # than that uid already runs (other workers' sandboxes, the user's own programs).

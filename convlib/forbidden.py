@@ -197,12 +197,13 @@ def _wrap(original, label, record):
         record(label)
         return original(*args, **kwargs)
 
+    # Its name and help, not a way back to the original: no __wrapped__ (functools.wraps would
+    # set it, and `attrgetter("correlate2d.__wrapped__")` would then skip the record).
     for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
         try:
             setattr(hooked, attr, getattr(original, attr))
         except AttributeError:
             pass
-    hooked.__wrapped__ = original
     return hooked
 
 
