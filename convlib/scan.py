@@ -17,7 +17,11 @@ Two questions, asked of the source text of the cells a student's process ran:
     closures and code objects, ``ctypes``, ``gc``, ``importlib``, ``pickle``, running other
     programs, torch's dispatcher internals (``torch.library``, ``torch._C``, ``torch.ops``),
     IPython magics and shell escapes, imports of modules that are not installed (a file written
-    by the notebook itself). None of this has a place in a notebook about convolution, and each
+    by the notebook itself), private modules of torch and numpy (``torch._decomp``' reference
+    im2col), attribute access by a string (``getattr`` with a computed or private name, or
+    passed around as a value, ``operator.attrgetter``/``methodcaller``), strings that name a
+    dunder such as ``__wrapped__``, and any of these reached through another module
+    (``os.sys.modules``). None of this has a place in a notebook about convolution, and each
     could switch the record off, so its presence means a from-scratch answer cannot be trusted.
 
 ``cells`` is a list of ``(cell number, source text)``; findings read ``"what (cell 3, line 2)"``.
@@ -37,13 +41,15 @@ TAMPER_MODULES = {"ctypes", "gc", "importlib", "pickle", "cPickle", "dill", "clo
                   "marshal", "shelve", "copyreg", "types", "inspect", "subprocess",
                   "multiprocessing", "pty", "runpy", "code", "codeop", "builtins", "cffi",
                   "_thread", "faulthandler", "tracemalloc", "sysconfig", "site", "__main__"}
-TAMPER_CHAINS = ("torch.library", "torch._C", "torch.ops", "torch.utils._python_dispatch",
+TAMPER_CHAINS = ("torch.library", "torch._*", "numpy._*", "torch.ops",
+                 "torch.utils._python_dispatch",
                  "torch.overrides", "torch._dispatch", "torch.load", "numpy.load", "sys.modules",
                  "sys._getframe", "sys.settrace", "sys.setprofile", "sys.meta_path",
                  "sys.path_hooks", "sys.path", "sys.addaudithook", "sys.excepthook",
                  "os.system", "os.popen", "os.exec*", "os.spawn*", "os.posix_spawn*", "os.fork",
                  "os.forkpty", "os.dup", "os.dup2", "os.close", "os.closerange", "os.kill",
-                 "os.killpg", "os.setsid")
+                 "os.killpg", "os.setsid", "operator.attrgetter", "operator.methodcaller",
+                 "_operator.*")
 TAMPER_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "gi_frame",
                      "cr_frame", "tb_frame", "tb_next", "co_code", "co_consts", "im_func"}
 CONVOLUTION_WORD = re.compile(r"\w*(conv|correlat)\w*", re.IGNORECASE)  # 'conv2d' in getattr
@@ -51,6 +57,10 @@ ALLOWED_DUNDERS = {"__name__", "__doc__", "__init__", "__len__", "__call__", "__
                    "__str__", "__qualname__", "__version__", "__class__", "__getitem__",
                    "__setitem__", "__iter__", "__next__", "__enter__", "__exit__", "__eq__",
                    "__add__", "__mul__", "__matmul__", "__array__", "__module__"}
+# Module names that are also everyday attribute names (`result.code`): flagged as imports only.
+GENERIC_NAMES = {"code", "codeop", "site", "types"}
+DUNDER = re.compile(r"__[A-Za-z]\w*?__")
+ATTRIBUTE_BUILTINS = ("getattr", "setattr", "delattr")
 
 
 def _transform(source):
@@ -311,8 +321,17 @@ def scan_function(cells, name, policy):
 # ----------------------------------------------------------------------------- tampering
 
 def _chain_flagged(full):
-    return any(fnmatch.fnmatchcase(full, pattern) or full.startswith(pattern + ".")
-               for pattern in TAMPER_CHAINS)
+    """Does the dotted chain reach a tampering tool, from its start or from any module along it
+    (``os.sys.modules`` is ``sys.modules``; ``numpy.core._internal.ctypes`` is ``ctypes``)?"""
+    parts = full.split(".")
+    for start in range(len(parts)):
+        sub = ".".join(parts[start:])
+        if any(fnmatch.fnmatchcase(sub, pattern) or sub.startswith(pattern + ".")
+               for pattern in TAMPER_CHAINS):
+            return True
+        if start and parts[start] in TAMPER_MODULES - GENERIC_NAMES:
+            return True
+    return False
 
 
 def _installed(module):
@@ -358,12 +377,21 @@ def scan_tampering(cells):
             elif isinstance(node, ast.Attribute):
                 out += [f"{text} ({where})" for text in _tampering_attribute(node, parent,
                                                                               scanner)]
-            elif _is_call_of(node, ("getattr", "setattr", "delattr")):
+            elif _is_call_of(node, ATTRIBUTE_BUILTINS):
                 attr = node.args[1]
                 if not (isinstance(attr, ast.Constant) and isinstance(attr.value, str)):
                     out.append(f"{node.func.id} with a computed attribute name ({where})")
-                elif attr.value.startswith("__") or attr.value in TAMPER_ATTRIBUTES:
+                elif attr.value.startswith("_") or attr.value in TAMPER_ATTRIBUTES:
                     out.append(f"{node.func.id}(…, {attr.value!r}) ({where})")
+            elif isinstance(node, ast.Name) and node.id in ATTRIBUTE_BUILTINS and not (
+                    isinstance(parent, ast.Call) and parent.func is node):
+                out.append(f"`{node.id}` passed around as a value ({where})")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                hidden = [d for d in DUNDER.findall(node.value) if d not in ALLOWED_DUNDERS
+                          and d != "__main__"]
+                if hidden:
+                    out.append(f"the string {node.value[:60]!r}, which names {hidden[0]} "
+                               f"({where})")
     return list(dict.fromkeys(out))
 
 
@@ -391,7 +419,8 @@ def _tampering_attribute(node, parent, scanner):
         yield f"`.{node.attr}`"
     if not (isinstance(parent, ast.Attribute) and parent.value is node):
         parts = dotted(node)
-        for full in sorted(scanner.resolve(parts) if parts else ()):
-            if _chain_flagged(full):
-                yield f"{'.'.join(parts)}"
-                break
+        # through its imports (`S.modules` after `import sys as S`), and as written, whatever
+        # its root is (`m.sys.modules` with `m` a parameter holding the os module)
+        chains = sorted(scanner.resolve(parts)) + [".".join(parts)] if parts else []
+        if any(_chain_flagged(full) for full in chains):
+            yield f"{'.'.join(parts)}"

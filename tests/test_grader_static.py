@@ -5,7 +5,7 @@ other cells are not held against them."""
 import pytest
 
 from convlib.forbidden import FORBIDDEN_CONV_CALLS
-from convlib.scan import scan_function
+from convlib.scan import scan_function, scan_tampering
 
 SETUP = (1, "import numpy as np\nimport torch\nimport scipy.signal\n"
             "import torch.nn.functional as F")
@@ -71,3 +71,40 @@ def test_an_import_inside_the_function_is_followed():
     code = (2, "def conv2d(x, k):\n    import scipy.signal as ss\n"
                "    return ss.correlate2d(x, k)")
     assert "scipy.signal.correlate2d" in scan(code)[0]
+
+
+# Ways around the run-time record a reviewer found (each scored marks it should not have), and
+# their neighbours: each must be named by scan_tampering.
+TAMPERING = [
+    ('import operator\nimport torch.nn.functional as F\n'
+     '_lib = operator.attrgetter("con" + "v2d")(F)', "operator.attrgetter"),
+    ('from operator import attrgetter\nimport numpy as np\n'
+     'row = attrgetter("_core.multiarray.correlate2")(np)', "import attrgetter"),
+    ('import operator, torch\ng = operator.methodcaller("conv2d", 1, 2)', "operator.methodcaller"),
+    ('import torch\nname = "autograd.grad.__wrapped__"', "__wrapped__"),
+    ('from torch._decomp import decompositions as D\ncols = D.im2col', "torch._decomp"),
+    ('import torch\ncols = torch._refs', "torch._refs"),
+    ('import os\nC = os.sys.modules["ctypes"]', "os.sys.modules"),
+    ('def f(m):\n    return m.sys.modules', "m.sys.modules"),
+    ('import numpy as np\nc = np.core._internal.ctypes', "ctypes"),
+    ('import functools, torch\nf = functools.reduce(getattr, ["nn", "functional"], torch)',
+     "`getattr` passed around as a value"),
+    ('import torch\nd = getattr(torch, "_decomp")', "getattr(…, '_decomp')"),
+]
+
+
+@pytest.mark.parametrize("code, expected", TAMPERING)
+def test_ways_around_the_record_are_named(code, expected):
+    findings = scan_tampering([(1, code)])
+    assert any(expected in f for f in findings), findings
+
+
+@pytest.mark.parametrize("code", [
+    'import numpy as np\nif __name__ == "__main__":\n    print(np.lib.stride_tricks)',
+    'import torch\nx = getattr(torch, "float32")\ny = torch.nn.functional.unfold',
+    'def f(result):\n    return result.code, result.types, result.site',
+    '"""Slides the kernel: __call__ of a layer, __init__ of a class."""',
+    'import operator\nprint(operator.mul(2, 3))',
+])
+def test_everyday_code_is_not_tampering(code):
+    assert scan_tampering([(1, code)]) == []
