@@ -203,3 +203,35 @@ def test_a_raised_error_is_traced_by_type_and_trusted_frames_never_by_its_text()
         assert text not in trace, (text, trace)
     # a student's own exception class arrives as StudentError: its name cannot spell anything
     assert type(rebuild_exception(["Leak_0_5678", "x"])).__name__ == "StudentError"
+
+
+SANDBOXED = Path(__file__).resolve().parent.parent / "autograder" / "sandboxed"
+IPC_SCRIPT = '''
+import ctypes, errno, os, sys
+sys.path.insert(0, sys.argv[1])
+import cleanup, confine
+libc = ctypes.CDLL(None, use_errno=True)
+def make():
+    return [libc.shmget(0, 4096, 0o1600), libc.semget(0, 1, 0o1600), libc.msgget(0, 0o1600)]
+assert -1 not in make(), "System V IPC works in a fresh IPC namespace"
+assert sorted(kind for kind, _, _ in cleanup.ipc_objects()) == ["msg", "sem", "shm"]
+cleanup.remove_ipc_objects()
+assert cleanup.ipc_objects() == [], cleanup.ipc_objects()
+confine.forbid_syscalls()
+for ident in make():
+    assert ident == -1 and ctypes.get_errno() == errno.EPERM, (ident, ctypes.get_errno())
+try:
+    os.execv("/bin/true", ["true"])
+except PermissionError:
+    print("denied")
+'''
+
+
+def test_the_sandbox_cannot_make_system_v_ipc_objects_and_cleans_up_any():
+    """In a private IPC namespace (as the sandbox has): the clean-up finds and removes shared
+    memory, semaphores and message queues; after the seccomp filter, making one fails with
+    EPERM, as starting a program does."""
+    done = subprocess.run([require_tool("unshare", "util-linux"), "--user", "--map-root-user", "--ipc", sys.executable, "-c",
+                           IPC_SCRIPT, str(SANDBOXED)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "denied", done.stderr

@@ -16,6 +16,8 @@ import stat
 import time
 
 WRITABLE = ("/tmp", "/dev/shm")
+SYSV_IPC = {"shm": "shmid", "sem": "semid", "msg": "msqid"}  # /proc/sysvipc file: id column
+IPC_RMID = 0
 
 
 
@@ -87,6 +89,45 @@ def _walk_chmod(folder):
             pass
 
 
+def ipc_objects():
+    """[(kind, id, resident bytes)] of the System V IPC objects (shared memory segments, semaphore
+    sets, message queues) of this IPC namespace: the sandbox's own (bwrap --unshare-ipc), so in
+    the sandbox every one of them is a student's. They outlive the processes that made them.
+    The seccomp filter (confine.py) denies making them; this is the check behind it."""
+    found = []
+    for kind, id_column in SYSV_IPC.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                head, *rows = f.read().splitlines()
+        except (OSError, ValueError):
+            continue
+        names = head.split()
+        for row in rows:
+            values = dict(zip(names, row.split(), strict=False))
+            try:
+                found.append((kind, int(values[id_column]),
+                              int(values.get("rss") or values.get("cbytes") or 0)))
+            except (KeyError, ValueError):
+                continue
+    return found
+
+
+def remove_ipc_objects():
+    """IPC_RMID every System V IPC object (all are the student's: same uid, so ours to remove)."""
+    objects = ipc_objects()
+    if not objects:
+        return
+    import ctypes  # the fork server is trusted code; the student's processes are gone by now
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, ident, _ in objects:
+        if kind == "shm":
+            libc.shmctl(ident, IPC_RMID, None)
+        elif kind == "sem":
+            libc.semctl(ident, 0, IPC_RMID)
+        else:
+            libc.msgctl(ident, IPC_RMID, None)
+
+
 def _state(folder):
     """What a clean sandbox looks like: the entries and the free space of a writable folder."""
     try:
@@ -149,11 +190,13 @@ class Cleaner:
                 break
             time.sleep(0.005)
         if not self.sandboxed:
-            return not self.others()  # /tmp and /dev/shm are the machine's own: never empty them
+            # /tmp, /dev/shm and the IPC objects are the machine's own: never touch them
+            return not self.others()
         for folder in WRITABLE:
             _empty(folder)
-        return not self.others() and all(_state(folder) == self.baseline.get(folder)
-                                         for folder in WRITABLE)
+        remove_ipc_objects()
+        return not self.others() and not ipc_objects() and all(
+            _state(folder) == self.baseline.get(folder) for folder in WRITABLE)
 
     def watch(self, pid, limit):
         """Wait for the child; meanwhile count the student's processes and kill them all when they

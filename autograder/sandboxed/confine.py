@@ -1,5 +1,5 @@
 """How the sandbox's processes shut themselves in: resource limits, a seccomp filter against
-starting other programs, and prctl settings. Standard library only (runs inside the sandbox)."""
+starting other programs and making System V IPC objects, and prctl settings. Standard library only (runs inside the sandbox)."""
 
 import ctypes
 import platform
@@ -37,13 +37,17 @@ def set_limits(limits):
             resource.setrlimit(which, (min(value, hard) if hard != -1 else value, hard))
 
 
-# Blocking execve/execveat: library code can only run in a process that carries the hooks.
-AUDIT_ARCH = {"x86_64": (0xC000003E, (59, 322)), "aarch64": (0xC00000B7, (221, 281))}
+# Denied system calls, per architecture (seccomp's AUDIT_ARCH value, syscall numbers):
+# execve and execveat, so that library code can only run in a process that carries the hooks;
+# shmget, semget and msgget, so that no System V IPC object (which outlives every process, and
+# whose shared memory no rlimit counts once detached) can be made for the next student to find.
+DENIED_SYSCALLS = {"x86_64": (0xC000003E, (59, 322, 29, 64, 68)),
+                   "aarch64": (0xC00000B7, (221, 281, 194, 190, 186))}
 
 
-def forbid_exec():
-    """A seccomp filter making execve and execveat fail with EPERM (no_new_privs is set)."""
-    arch, numbers = AUDIT_ARCH[platform.machine()]
+def forbid_syscalls():
+    """A seccomp filter making the DENIED_SYSCALLS fail with EPERM (no_new_privs is set)."""
+    arch, numbers = DENIED_SYSCALLS[platform.machine()]
 
     class Filter(ctypes.Structure):
         _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
@@ -54,10 +58,11 @@ def forbid_exec():
 
     load, jeq, ret = 0x20, 0x15, 0x06
     allow, deny, kill = 0x7FFF0000, 0x00050000 | 1, 0x80000000  # ALLOW, ERRNO(EPERM), KILL
-    code = [(load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (load, 0, 0, 0),
-            (jeq, 3, 0, numbers[0]), (jeq, 2, 0, numbers[1]),
-            (0x45, 1, 0, 0x40000000),  # jset: the x32 ABI's numbers on x86_64
-            (ret, 0, 0, allow), (ret, 0, 0, deny)]
+    n = len(numbers)
+    code = [(load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (load, 0, 0, 0)]
+    code += [(jeq, n + 1 - i, 0, number) for i, number in enumerate(numbers)]  # -> deny
+    code += [(0x45, 1, 0, 0x40000000),  # jset: the x32 ABI's numbers on x86_64 -> deny
+             (ret, 0, 0, allow), (ret, 0, 0, deny)]
     filters = (Filter * len(code))(*[Filter(*c) for c in code])
     program = Program(len(code), filters)
     libc = ctypes.CDLL(None, use_errno=True)

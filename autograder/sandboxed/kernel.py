@@ -41,7 +41,7 @@ from cleanup import Cleaner, in_own_pid_namespace  # noqa: E402
 from confine import (  # noqa: E402
     PR_SET_CHILD_SUBREAPER,
     PR_SET_DUMPABLE,
-    forbid_exec,
+    forbid_syscalls,
     prctl,
     set_limits,
 )
@@ -205,7 +205,7 @@ def isolate(limits):
     output = Output(limits["output_chars"])
     sys.stdout, sys.stderr = output.stdout, output.stderr
     set_limits(limits)
-    forbid_exec()
+    forbid_syscalls()
     return output
 
 
