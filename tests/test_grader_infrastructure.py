@@ -231,7 +231,8 @@ def test_the_sandbox_cannot_make_system_v_ipc_objects_and_cleans_up_any():
     """In a private IPC namespace (as the sandbox has): the clean-up finds and removes shared
     memory, semaphores and message queues; after the seccomp filter, making one fails with
     EPERM, as starting a program does."""
-    done = subprocess.run([require_tool("unshare", "util-linux"), "--user", "--map-root-user", "--ipc", sys.executable, "-c",
+    unshare = require_tool("unshare", "util-linux")
+    done = subprocess.run([unshare, "--user", "--map-root-user", "--ipc", sys.executable, "-c",
                            IPC_SCRIPT, str(SANDBOXED)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "denied", done.stderr

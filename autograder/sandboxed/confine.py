@@ -1,5 +1,6 @@
 """How the sandbox's processes shut themselves in: resource limits, a seccomp filter against
-starting other programs and making System V IPC objects, and prctl settings. Standard library only (runs inside the sandbox)."""
+starting other programs and making System V IPC objects, and prctl settings. Standard library
+only (runs inside the sandbox)."""
 
 import ctypes
 import platform
