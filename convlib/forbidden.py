@@ -9,7 +9,8 @@ allowed: array arithmetic, sums, ``matmul``/``einsum``/``tensordot``, FFTs, and 
 helpers* (``F.unfold``, ``Tensor.unfold``, ``sliding_window_view``, ``as_strided``,
 ``convlib.im2col``), except in an exercise whose point is to build the windows (notebook 06's
 ``im2col_conv2d``), which forbids ``WINDOW_HELPERS`` too. The pooling exercises (notebook 08)
-use ``POOLING_FROM_SCRATCH``: those and ``LIBRARY_POOLING`` (torch's and convlib's pooling);
+use ``POOLING_FROM_SCRATCH``: those and ``LIBRARY_POOLING`` (torch's and convlib's pooling),
+and their backward passes ``POOLING_BACKWARD_FROM_SCRATCH``, which forbids ``AUTOGRAD`` too;
 the backward-pass exercises (notebook 07) use ``BACKWARD_FROM_SCRATCH``: the convolutions, autograd
 (``Tensor.backward``, ``torch.autograd.*``, ``torch.func``) and convlib's backward.
 
@@ -91,10 +92,17 @@ LIBRARY_POOLING = (
 # convolutions and window helpers are all out.
 POOLING_FROM_SCRATCH = (*LIBRARY_POOLING, *LIBRARY_CONVOLUTIONS, *WINDOW_HELPERS)
 
+# Autograd, for every from-scratch backward pass: torch.autograd.backward is what
+# Tensor.backward() calls, torch.func its functional form.
+AUTOGRAD = ("torch.autograd*", "torch.Tensor.backward", "torch.func*")
+
 # A from-scratch backward pass (notebook 07): no library convolution (the transposed
 # convolution and torch's convolution_backward included), no autograd, no convlib backward.
-BACKWARD_FROM_SCRATCH = (*LIBRARY_CONVOLUTIONS, "torch.autograd*", "torch.Tensor.backward",
-                         "torch.func*", "convlib.backward*", "convlib.conv2d_backward*")
+BACKWARD_FROM_SCRATCH = (*LIBRARY_CONVOLUTIONS, *AUTOGRAD, "convlib.backward*",
+                         "convlib.conv2d_backward*")
+
+# The pooling backward passes (notebook 08): what its forward exercises forbid, and autograd.
+POOLING_BACKWARD_FROM_SCRATCH = (*POOLING_FROM_SCRATCH, *AUTOGRAD)
 
 FORBIDDEN_CONV_CALLS = LIBRARY_CONVOLUTIONS  # the default policy of check_from_scratch
 

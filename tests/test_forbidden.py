@@ -82,3 +82,23 @@ def test_the_pooling_policy_forbids_library_pooling_convolutions_and_window_help
     by_hand = lambda: np.array([[x[0, 0, i:i + 2, j:j + 2].max() for j in (0, 2)]  # noqa: E731
                                 for i in (0, 2)])
     assert first_forbidden(recorded(by_hand), POOLING_FROM_SCRATCH) is None
+
+
+def test_a_pooling_backward_pass_may_not_ask_autograd():
+    """max_pool2d_backward written as 'pool with a loop, then torch.autograd.grad' (a reviewer's
+    full-marks answer in notebook 08) is forbidden by the backward exercises' policy, while the
+    forward exercises' policy, where autograd has no place to hide, leaves it alone."""
+    from convlib.forbidden import POOLING_BACKWARD_FROM_SCRATCH, POOLING_FROM_SCRATCH
+
+    def max_pool2d_backward(x, dY, k):
+        X = torch.as_tensor(x).clone().requires_grad_(True)
+        Y = torch.stack([torch.stack([X[..., i * k:i * k + k, j * k:j * k + k].amax((-2, -1))
+                                      for j in range(dY.shape[-1])], -1)
+                         for i in range(dY.shape[-2])], -2)
+        return torch.autograd.grad(Y, X, torch.as_tensor(dY))[0].numpy()
+
+    rng = np.random.default_rng(2)
+    record = recorded(max_pool2d_backward, rng.normal(size=(1, 2, 4, 4)),
+                      rng.normal(size=(1, 2, 2, 2)), 2)
+    assert first_forbidden(record, POOLING_BACKWARD_FROM_SCRATCH) == "torch.autograd.grad"
+    assert first_forbidden(record, POOLING_FROM_SCRATCH) is None
