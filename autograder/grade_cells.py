@@ -342,7 +342,10 @@ def grade_cells(session, source, nb, stdout):
             if stopped is None:
                 try:
                     reply = grader.run_student_cell(cell.source)
-                    cell.outputs = _outputs(reply)
+                    # after a hidden input has reached the student's process, what the cell
+                    # shows could be that input: the graded notebook (which nbgrader's feedback
+                    # and formgrader show) keeps only whether it ran
+                    cell.outputs = _withheld(reply) if grader.hidden_seen else _outputs(reply)
                 except GraderAbort as err:
                     stopped = err
                     cell.outputs = [_error_output("GraderStopped", err.message)]
@@ -402,6 +405,15 @@ def _outputs(reply):
     if error:
         outputs.append(_error_output(str(error[0])[:100], str(error[1])[:2000]))
     return outputs
+
+
+def _withheld(reply):
+    from nbformat.v4 import new_output
+    note = ("(Output not kept: this cell ran after hidden tests had called your code, so it "
+            "could show their inputs.)")
+    if reply.get("error"):
+        return [_error_output("Error", f"This cell raised an error. {note}")]
+    return [new_output("stream", name="stdout", text=note + "\n")]
 
 
 def _test_cell(test, entry, printed):

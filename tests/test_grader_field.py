@@ -42,7 +42,7 @@ def graded(tmp_path_factory):
     S.write_submission(course, "leak_in_exception", A, variant("leak", LEAK))
     S.write_submission(course, "huge_result", A, variant("huge", HUGE))
     stash = S.write_submission(course, "stash_and_leak", A, variant("stash", STASH))
-    _answer_with(stash / f"{A}.ipynb", "output_size = repr(SEEN)")
+    _answer_with(stash / f"{A}.ipynb", "output_size = repr(SEEN)\nprint(SEEN)")
     results = grade_assignment(course, A, workers=1, limits=LIMITS)
     return course, {r["student"]: r for r in results}
 
@@ -114,9 +114,12 @@ def test_hidden_inputs_never_reach_the_results_or_the_feedback(graded):
     course, results = graded
     numbers = [repr(v)[:8] for v in hidden_numbers()]
     for student in ("leak_in_exception", "stash_and_leak"):
-        text = (course / "autograded" / student / A / f"{A}.results.json").read_text()
-        leaked = [n for n in numbers if n in text]
-        assert not leaked, (student, leaked)
+        for name in (f"{A}.results.json", f"{A}.ipynb"):  # the graded notebook: nbgrader's
+            text = (course / "autograded" / student / A / name).read_text()  # feedback shows it
+            leaked = [n for n in numbers if n in text]
+            assert not leaked, (student, name, leaked)
+    graded_nb = (course / "autograded" / "stash_and_leak" / A / f"{A}.ipynb").read_text()
+    assert "Output not kept" in graded_nb
     leak = cells(results["leak_in_exception"])["test_conv2d"]
     assert leak["status"] == "failed" and "hidden image" in leak["message"], leak
     assert "not shown" in leak["message"]
