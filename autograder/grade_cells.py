@@ -64,6 +64,10 @@ def install_thread_stdout():
 
 # ----------------------------------------------------------------------------- one notebook
 
+MAX_RESTARTS = 2  # fresh student processes per notebook after a check timed out or crashed
+RESTART_SECONDS = 15  # of the notebook's time limit left, at least, to start one
+
+
 class NotebookGrader:
     """Grades one submission notebook against its trusted source notebook."""
 
@@ -79,6 +83,10 @@ class NotebookGrader:
         self.records = {}  # function name -> library convolutions run while it ran
         self.policies = {}  # from-scratch function name -> its policy (convlib.forbidden)
         self.hidden_seen = False  # a hidden input has reached the student's process
+        self.ran = []  # sources of the student cells run so far, to run again after a restart
+        self.given_up = {}  # function name -> why it is not called again (it timed out, ...)
+        self.restarts = 0
+        self.past_flags = set()  # flags of the student processes replaced by restart()
         self._static = {}  # function name -> static findings (the cells do not change)
         self._tampering = None
 
@@ -107,7 +115,30 @@ class NotebookGrader:
             frame = frame.f_back
         return False
 
+    def restart(self):
+        """After a check's call timed out or killed the student's process: a fresh process with
+        the cells run so far run again, so that later checks are graded (a function that never
+        returns costs its own checks, not the notebook's). The notebook's deadline stays.
+        Returns False when there is no time left, after MAX_RESTARTS, or when it fails."""
+        old = self.session
+        old.close()
+        self.past_flags |= old.flags
+        if self.restarts >= MAX_RESTARTS or old.deadline - time.monotonic() < RESTART_SECONDS:
+            return False
+        self.restarts += 1
+        self.session = old.sandbox.session()
+        self.session.deadline = old.deadline
+        try:
+            for source in self.ran:
+                self.request({"op": "run", "source": source})
+        except GraderAbort:
+            return False
+        return True
+
     def call(self, name, args, kwargs):
+        if name in self.given_up:
+            status = "timeout" if "did not finish in time" in self.given_up[name] else "error"
+            raise GraderAbort(status, self.given_up[name])
         try:
             tree, blobs = channel.encode([tuple(args), dict(kwargs)])
         except channel.NotPlainData as err:
@@ -119,6 +150,11 @@ class NotebookGrader:
         self.session.records()  # what ran before this call is not this function's doing
         try:
             reply, out = self.request({"op": "call", "name": name, "args": tree}, blobs)
+        except GraderAbort as err:
+            what = "did not finish in time" if err.status == "timeout" else "ended its process"
+            self.given_up[name] = (f"{name} was not called again: in an earlier check it "
+                                   f"{what}. {err.message}")
+            raise
         finally:
             self.records.setdefault(name, []).extend(self.session.records())
         if not reply.get("ok"):
@@ -214,6 +250,7 @@ class NotebookGrader:
 
     def run_student_cell(self, source):
         reply, _ = self.request({"op": "run", "source": source})
+        self.ran.append(source)
         return reply
 
     def run_test(self, test, stdout):
@@ -360,7 +397,8 @@ def grade_cells(session, source, nb, stdout):
             else:
                 grader.case = None
                 entry, printed = grader.run_test(test, stdout)
-                if entry.status in ("timeout", "error") and grader.session.dead:
+                if entry.status in ("timeout", "error") and grader.session.dead and \
+                        not grader.restart():
                     stopped = GraderAbort(entry.status, entry.message)
             results[test.grade_id] = entry
             out_cells.append((test, printed))
@@ -379,7 +417,10 @@ def grade_cells(session, source, nb, stdout):
         grader.flags.add("forbidden_call")
     out_cells = [_test_cell(c[0], results[c[0].grade_id], c[1]) if isinstance(c, tuple) else c
                  for c in out_cells]
-    flags = set(grader.flags) | set(session.flags)
+    flags = set(grader.flags) | set(session.flags) | grader.past_flags
+    if grader.session is not session:  # a restart's process: ours to end (the caller's is not)
+        grader.session.close()
+        flags |= grader.session.flags
     if warnings:
         flags.add("tampered")
     autograded = copy.deepcopy(nb)

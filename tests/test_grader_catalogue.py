@@ -295,3 +295,14 @@ def test_a_run_killed_halfway_can_be_restarted_and_ends_consistent(tmp_path):
     assert scores["loops_seed"] == scores["fft"] == AUTO_POINTS
     assert scores["kernel_flipped"] < AUTO_POINTS and scores["not_implemented"] < AUTO_POINTS
     shutil.rmtree(course)
+
+
+def test_a_function_that_never_returns_costs_only_its_own_checks(graded):
+    """conv2d loops forever: its first check times out and the student's process is replaced
+    (its cells run again); conv2d is not called again, and the answer that does not use it is
+    still graded."""
+    cells = {c["grade_id"]: c for c in result(graded, "attack_infinite_loop")["cells"]}
+    assert cells["test_conv2d"]["status"] == "timeout", cells["test_conv2d"]
+    scratch = cells["test_conv2d_from_scratch"]
+    assert scratch["status"] == "timeout" and "not called again" in scratch["message"], scratch
+    assert cells["test_output_size"]["status"] == "passed", cells["test_output_size"]
