@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import copy
 import io
+import re
 import sys
 import threading
 import time
@@ -86,6 +87,7 @@ class NotebookGrader:
         self.ran = []  # sources of the student cells run so far, to run again after a restart
         self.given_up = {}  # function name -> why it is not called again (it timed out, ...)
         self.restarts = 0
+        self.cell_errors = []  # ("def conv2d(image, kernel)", "SyntaxError: ...") per cell
         self.past_flags = set()  # flags of the student processes replaced by restart()
         self._static = {}  # function name -> static findings (the cells do not change)
         self._tampering = None
@@ -248,6 +250,24 @@ class NotebookGrader:
 
     # -- cells -----------------------------------------------------------------------------
 
+    def note_cell_error(self, source, reply):
+        """Remember a student cell's error, to explain a name it should have defined. Only its
+        type once a hidden input has reached the process (the message could carry it), and a
+        type the student made up is not named."""
+        error = reply.get("error")
+        if not error:
+            return
+        name = str(error[0])[:100]
+        name = name if isinstance(getattr(builtins, name, None), type) else "an error"
+        lines = [line.strip() for line in source.splitlines() if line.strip()]
+        first_line = (lines[0] if lines else "")[:60]
+        if self.hidden_seen or name == "an error":
+            self.cell_errors.append((first_line, name))
+        else:
+            text = re.sub(r"\(<ipython-input-[^>]*>, (line \d+)\)", r"(\1 of that cell)",
+                          str(error[1])[:200])
+            self.cell_errors.append((first_line, f"{name}: {text}"))
+
     def run_student_cell(self, source):
         reply, _ = self.request({"op": "run", "source": source})
         self.ran.append(source)
@@ -266,6 +286,11 @@ class NotebookGrader:
             entry.update(status=err.status, message=err.message)
         except Exception as err:  # noqa: BLE001  (every failure of a check is reported)
             entry.update(**failure_entry(err))
+            if isinstance(err, NameError) and self.cell_errors:
+                first_line, error = self.cell_errors[0]
+                entry.message = (f"{entry.message} Your cell that starts `{first_line}` raised "
+                                 f"{error}, so what it defines does not exist: fix that cell "
+                                 "first.")
             if entry.mistake == "raised_error":
                 entry.trace = trusted_trace(err)
             hidden = _raised_in(err, test)
@@ -379,6 +404,7 @@ def grade_cells(session, source, nb, stdout):
             if stopped is None:
                 try:
                     reply = grader.run_student_cell(cell.source)
+                    grader.note_cell_error(cell.source, reply)
                     # after a hidden input has reached the student's process, what the cell
                     # shows could be that input: the graded notebook (which nbgrader's feedback
                     # and formgrader show) keeps only whether it ran

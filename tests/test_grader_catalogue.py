@@ -306,3 +306,13 @@ def test_a_function_that_never_returns_costs_only_its_own_checks(graded):
     scratch = cells["test_conv2d_from_scratch"]
     assert scratch["status"] == "timeout" and "not called again" in scratch["message"], scratch
     assert cells["test_output_size"]["status"] == "passed", cells["test_output_size"]
+
+
+def test_a_syntax_error_is_named_where_its_function_is_missing(graded):
+    """The def line lacks its colon: the checks cannot find conv2d, and say which cell failed
+    and how, not only that the name is not defined."""
+    cells = {c["grade_id"]: c for c in result(graded, "syntax_error")["cells"]}
+    message = cells["test_conv2d"]["message"]
+    assert "not defined" in message and "SyntaxError" in message, message
+    assert "starts `import torch`" in message and "(line 3 of that cell)" in message, message
+    assert "ipython-input" not in message and "fix that cell first" in message, message
