@@ -89,6 +89,7 @@ class NotebookGrader:
         self.restarts = 0
         self.cell_errors = []  # ("def conv2d(image, kernel)", "SyntaxError: ...") per cell
         self.past_flags = set()  # flags of the student processes replaced by restart()
+        self.past_tamper = []  # and their audit events (Session.tamper)
         self._static = {}  # function name -> static findings (the cells do not change)
         self._tampering = None
 
@@ -123,8 +124,10 @@ class NotebookGrader:
         returns costs its own checks, not the notebook's). The notebook's deadline stays.
         Returns False when there is no time left, after MAX_RESTARTS, or when it fails."""
         old = self.session
+        old.records()
         old.close()
         self.past_flags |= old.flags
+        self.past_tamper += old.tamper
         if self.restarts >= MAX_RESTARTS or old.deadline - time.monotonic() < RESTART_SECONDS:
             return False
         self.restarts += 1
@@ -211,6 +214,12 @@ class NotebookGrader:
             self.flags.add("tampered")
             return (f"cannot be checked: the notebook uses {tampering[0]}, which could switch "
                     "off the grader's record of library calls")
+        self.session.records()  # collects the audit events, whenever they came
+        events = self.past_tamper + self.session.tamper
+        if events:
+            self.flags.add("tampered")
+            return (f"cannot be checked: the notebook used {events[0]} while it ran, which "
+                    "can rewrite the grader's record of library calls")
         used = first_forbidden(self.records.get(name, []), policy)
         if used:
             return f"called {used} while the grader ran it"

@@ -34,6 +34,7 @@ from .sandbox_command import SETPRIV, UID, bwrap_command, can_drop_to_nobody, un
 from .sandboxed import channel
 
 RECORD_CLOSED = 86  # the exit status of a student process that closed its record (kernel.py)
+TAMPER_PREFIX = "tamper:"  # a record line of kernel.tamper_audit_hook (kernel.py)
 # Library convolutions the kernel's canary runs; each must reach the record (sandboxed/kernel.py).
 CANARY_LABELS = ("torch.ops.aten.convolution", "numpy.convolve", "scipy.signal.correlate2d",
                  "convlib.conv.correlate2d")
@@ -266,6 +267,7 @@ class Session:
         self.dead = None  # why the process is gone, once it is
         self.ended = None  # the fork server's report on how the process ended (after close)
         self.flags = set()
+        self.tamper = []  # audit events of ways to rewrite the record (kernel.TAMPER_EVENTS)
 
     def request(self, header, blobs=(), timeout=None):
         if self.dead:
@@ -310,7 +312,10 @@ class Session:
             if not chunk:
                 break
             data += chunk
-        return [line.decode(errors="replace") for line in data.split(b"\n") if line]
+        labels = [line.decode(errors="replace") for line in data.split(b"\n") if line]
+        self.tamper += [label[len(TAMPER_PREFIX):] for label in labels
+                        if label.startswith(TAMPER_PREFIX)]  # kept, whenever they came
+        return [label for label in labels if not label.startswith(TAMPER_PREFIX)]
 
     def unrecorded(self, timeout=None):
         """Run the canary convolutions in the student process; return the labels of those that

@@ -155,6 +155,30 @@ def record(label):
     SENT.add(label)
 
 
+# Audit events (sys.addaudithook) that mean the notebook can rewrite the memory behind the
+# hooks: ctypes (any use; raised before the foreign call runs) and gc's walks over all objects.
+# None of them is raised by an honest notebook of this course (measured on all eight).
+TAMPER_EVENTS = ("ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents")
+TAMPER_PREFIX = "tamper:"  # a record line the grader reads as "the record cannot be trusted"
+
+
+def tamper_audit_hook(fd):
+    """An audit hook (Python cannot remove one) writing the first use of each TAMPER_EVENTS
+    event to the record pipe `fd`. It keeps its own reference to os.write and its state in a
+    closure that only gc's walks (themselves reported first) could reach."""
+    write, reported = os.write, set()
+
+    def hook(event, args):
+        if event.startswith(TAMPER_EVENTS) and event not in reported:
+            reported.add(event)
+            try:
+                write(fd, f"{TAMPER_PREFIX}{event}\n".encode())
+            except OSError:
+                os._exit(86)  # the record was closed: nothing may run unrecorded
+
+    return hook
+
+
 def install_hooks():
     """Hook every library convolution before any student code exists; refuse to start if the
     policy module cannot be loaded (a grader that silently records less is worse than none)."""
@@ -182,7 +206,8 @@ def child(sock, record_fd, limits, shell):
     """The forked child: shut itself in, then answer the grader until told to exit."""
     global RECORD_FD
     RECORD_FD = record_fd
-    output = isolate(limits)
+    output = isolate(limits)  # (its seccomp filter uses ctypes: before the audit hook)
+    sys.addaudithook(tamper_audit_hook(record_fd))
     Student(sock, shell, output).serve()
 
 
