@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import nbgrader_cli
-from .gradebook import open_gradebook
+from .gradebook import open_gradebook, with_hand_grades
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -161,8 +161,16 @@ class Course:
             raise WorkflowError(f"`nbgrader {' '.join(args)}` failed in {self.root}:\n{tail}")
         return output
 
-    def results(self, assignment: str | None = None) -> list[dict]:
-        """Every grader results JSON under autograded/ (see docs/architecture.md)."""
+    def results(self, assignment: str | None = None, hand_grades: bool = True) -> list[dict]:
+        """Every grader results JSON under autograded/ (see docs/architecture.md), with the
+        gradebook's final scores laid over it (`gradebook.with_hand_grades`: what the instructor
+        graded by hand in the formgrader) unless `hand_grades` is False."""
+        found = self._results_files(assignment)
+        if hand_grades and found and (self.root / "gradebook.db").is_file():
+            return with_hand_grades(found, self.db_url, self.course_id or None)
+        return found
+
+    def _results_files(self, assignment: str | None) -> list[dict]:
         pattern = f"*/{assignment or '*'}/*.results.json"
         found = []
         for path in sorted((self.root / "autograded").glob(pattern)):
