@@ -20,6 +20,7 @@ grading sandbox works and isolates student code on this machine (docs/deployment
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -212,13 +213,19 @@ def main(argv: list[str] | None = None) -> int:
         engine.build_parser(prog=f"{PROG} grade").print_help()
         return 0
     try:
-        return run(argv)
+        status = run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except WorkflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` stopped reading: stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+        return 141  # 128 + SIGPIPE
 
 
 if __name__ == "__main__":

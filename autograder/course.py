@@ -17,6 +17,7 @@ The folder may live anywhere; every nbgrader run uses it as its working director
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -53,6 +54,18 @@ c.Exchange.root = {root!r}
 
 class WorkflowError(Exception):
     """A problem the instructor can fix; the message names it and says what to do."""
+
+
+# A student id names folders, gradebook rows, CSV cells, nbgrader's exchange files (which use
+# "+" as a separator) and a command-line argument (`grade --student ID`), so it is kept to
+# characters that mean nothing in any of them.
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+STUDENT_ID_RULE = ("letters, digits and . _ @ - only, starting with a letter or digit (no "
+                   "spaces), at most 128 characters")
+
+
+def valid_student_id(student: str) -> bool:
+    return STUDENT_ID.fullmatch(student) is not None
 
 
 @dataclass

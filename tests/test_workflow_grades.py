@@ -1,7 +1,9 @@
 """What leaves the course folder agrees with the gradebook: the LMS files carry no score where
 nothing was graded (never a 0 that would overwrite a real grade), hand grades given in the
 formgrader reach the feedback, the report and tests.csv, the grader's warnings reach the
-instructor and the student, and every command that fails says why and writes nothing.
+instructor and the student, and every command that fails says why and writes nothing (an
+unknown --student, a student id with a space, a notebook of another assignment in the zip, a
+closed pipe included).
 
 Scores are recorded with the grader's own save_to_gradebook (tests/test_workflow.py,
 record_graded); the expected values below are worked out by hand from the toy assignment:
@@ -9,6 +11,8 @@ test_add is worth 2 points, the written answer `reflection` 1, so a notebook is 
 
 import csv
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -17,8 +21,10 @@ from autograder.gradebook import open_gradebook
 from tests.test_workflow import (
     assert_clean_failure,
     cli,
+    make_zip,
     record_graded,
     snapshot,
+    student_notebook,
     write_toy_solutions,
 )
 
@@ -198,6 +204,18 @@ def test_the_reason_for_a_flag_reaches_the_student_and_the_instructor(course, tm
 
 # ------------------------------------------------------------------ defects: failing commands
 
+def test_grade_of_an_unknown_student_names_it_and_who_submitted(course):
+    record_graded(course, "s01", passed=True)
+    record_graded(course, "s02", passed=True)
+    before = snapshot(course)
+    proc = cli("grade", "toy", "--course", course, "--student", "s01", "--student",
+               "nobodyhere")
+    assert_clean_failure(proc, "no submission of toy from nobodyhere",
+                         "the students who submitted it: s01, s02")
+    assert "graded 0" not in proc.stdout
+    assert snapshot(course) == before
+
+
 def test_feedback_release_without_an_exchange_says_so_and_writes_nothing(course):
     record_graded(course, "s01", passed=True)
     before = snapshot(course)
@@ -236,3 +254,43 @@ def test_export_that_fails_writes_nothing(course, tmp_path):
     proc = cli("export", "--course", course, "--format", "moodle", "--roster", canvas)
     assert_clean_failure(proc, "not a Moodle roster")
     assert snapshot(course) == before  # nothing in COURSE/exports either
+
+
+# ------------------------------------------------------------------ collect
+
+def test_collect_names_another_assignments_notebook_and_leaves_no_scratch_copy(course,
+                                                                               tmp_path):
+    good = student_notebook(course, "return a + b")
+    other = student_notebook(course, "return a + b", assignment="toy2")
+    zip_path = make_zip(tmp_path / "lms.zip", {"s01_toy.ipynb": good, "s02_toy2.ipynb": other,
+                                               "s03_homework.ipynb": good})
+    proc = cli("collect", "toy", "--course", course, "--zip", zip_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "s02_toy2.ipynb: a notebook of another assignment (toy2)" in proc.stdout
+    assert "s03_homework.ipynb: the name does not match the file-name pattern" in proc.stdout
+    assert (course / "submitted/s01/toy/toy.ipynb").is_file()
+    assert not (course / "downloaded").exists()  # submitted/ is the one copy
+
+
+def test_collect_refuses_a_student_id_with_a_space_and_imports_nothing(course, tmp_path):
+    good = student_notebook(course, "return a + b")
+    zip_path = make_zip(tmp_path / "lms.zip", {"s01_toy.ipynb": good,
+                                               "Bad Name_toy.ipynb": good})
+    before = snapshot(course)
+    proc = cli("collect", "toy", "--course", course, "--zip", zip_path)
+    assert_clean_failure(proc, "'Bad Name' (from Bad Name_toy.ipynb)", "no spaces",
+                         "nothing was imported")
+    assert snapshot(course) == before
+
+
+# ------------------------------------------------------------------ output into a pipe
+
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
+    """`python -m autograder ... | head`: the reader is gone before the command prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "init", tmp_path / "c"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the interpreter has started
+    _, err = proc.communicate(timeout=120)
+    assert b"BrokenPipe" not in err and b"Traceback" not in err, err.decode()
+    assert proc.returncode == 141
+    assert (tmp_path / "c" / "nbgrader_config.py").is_file()  # the work itself was done
