@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from .course import PROG, STUDENT_ID_RULE, Course, WorkflowError, valid_student_id
 
 PATTERN_DOC = "<student>_<notebook>.ipynb or <student>_<anything>_<notebook>.ipynb"
+ANOTHER = "a notebook of another assignment"
 
 
 def default_pattern(notebooks: list[str]) -> str:
@@ -55,8 +56,9 @@ class CollectReport:
             lines.append(f"{len(self.unmatched)} file(s) could not be matched to a student and "
                          "a notebook and were NOT imported:")
             lines += [f"  {name}: {reason}" for name, reason in self.unmatched]
-            lines.append(f"  Expected file names: {PATTERN_DOC} (or pass --pattern REGEX); "
-                         "rename them in the zip and collect again.")
+            if any(not reason.startswith(ANOTHER) for _, reason in self.unmatched):
+                lines.append(f"  Expected file names: {PATTERN_DOC} (or pass --pattern REGEX); "
+                             "rename them in the zip and collect again.")
         return "\n".join(lines)
 
 
@@ -99,7 +101,7 @@ def _why_not(name: str, match: re.Match | None, notebooks: list[str], other: str
     if stem in notebooks:
         return None
     if other:
-        return (f"a notebook of another assignment ({other}); collect it with "
+        return (f"{ANOTHER} ({other}); collect it with "
                 f"`{PROG} collect {other} --zip …`")
     if not match:
         return "the name does not match the file-name pattern"

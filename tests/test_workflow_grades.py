@@ -268,6 +268,11 @@ def test_collect_names_another_assignments_notebook_and_leaves_no_scratch_copy(c
     assert proc.returncode == 0, proc.stderr
     assert "s02_toy2.ipynb: a notebook of another assignment (toy2)" in proc.stdout
     assert "s03_homework.ipynb: the name does not match the file-name pattern" in proc.stdout
+    assert "rename them in the zip" in proc.stdout  # for s03's file
+    alone = make_zip(tmp_path / "other.zip", {"s01_toy.ipynb": good, "s02_toy2.ipynb": other})
+    proc = cli("collect", "toy", "--course", course, "--zip", alone)
+    assert proc.returncode == 0, proc.stderr
+    assert "(toy2); collect it with" in proc.stdout and "rename them" not in proc.stdout
     assert (course / "submitted/s01/toy/toy.ipynb").is_file()
     assert not (course / "downloaded").exists()  # submitted/ is the one copy
 
