@@ -7,8 +7,8 @@
     python -m autograder grade ASSIGNMENT --course DIR [--shard K/N] [...]   (grade --help)
     python -m autograder merge ASSIGNMENT --course DIR                       (after the shards)
     python -m autograder feedback ASSIGNMENT --course DIR [--release]
-    python -m autograder export --course DIR [--to OUT_DIR] [--format canvas|moodle --roster FILE
-                                [--match COLUMN]]
+    python -m autograder export --course DIR [--to OUT_DIR] [--assignment A ...]
+                                [--format canvas|moodle --roster FILE [--match COLUMN]]
     python -m autograder report --course DIR [--to OUT_DIR] [--assignment A]
     python -m autograder demo [DIR] [--assignment A] [--students N] [--workers N]
     python -m autograder doctor [--course DIR]
@@ -20,6 +20,7 @@ grading sandbox works and isolates student code on this machine (docs/deployment
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -87,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
                    "(Canvas: Export Entire Gradebook; Moodle: Export, plain text file)")
     p.add_argument("--match", metavar="COLUMN", help="the roster column that holds the course's "
                    "student ids (default: every id column of that LMS)")
+    p.add_argument("--assignment", action="append", dest="assignments", metavar="A",
+                   help="only this assignment (repeatable; default: all)")
 
     p = sub.add_parser("report", help="the class report: one HTML page and CSV files")
     _add_course(p)
@@ -126,16 +129,19 @@ def grade(course: Course, assignment: str | None, extra: list[str]) -> int:
 def export_command(course: Course, args) -> int:
     """nbgrader's grades.csv and the per-test tests.csv; with --format, the LMS's import file."""
     from .export import export
-    if args.format != "nbgrader" and not args.roster:
-        raise WorkflowError(f"--format {args.format} needs --roster ROSTER.csv, the gradebook "
+    lms = None if args.format == "nbgrader" else args.format
+    if lms and not args.roster:
+        raise WorkflowError(f"--format {lms} needs --roster ROSTER.csv, the gradebook "
                             "file downloaded from the LMS, to find each student's LMS id")
-    paths = export(course, args.to)
+    if not lms and (args.roster or args.match):
+        raise WorkflowError("--roster and --match are for an LMS file: add --format canvas or "
+                            "--format moodle")
+    paths = export(course, args.to, lms=lms, roster=args.roster, match=args.match,
+                   assignments=args.assignments)
     for name, path in paths.items():
         print(f"{name}: {path}")
-    if args.format != "nbgrader":
-        from .lms import write_lms
-        print(write_lms(paths["grades"], args.roster, args.format, paths["grades"].parent,
-                        args.match).text())
+    if paths.lms is not None:
+        print(paths.lms.text())
     return 0
 
 
@@ -207,13 +213,19 @@ def main(argv: list[str] | None = None) -> int:
         engine.build_parser(prog=f"{PROG} grade").print_help()
         return 0
     try:
-        return run(argv)
+        status = run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except WorkflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` stopped reading: stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+        return 141  # 128 + SIGPIPE
 
 
 if __name__ == "__main__":

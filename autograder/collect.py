@@ -12,9 +12,12 @@ matched against the whole extracted path (so start it with `.*/`), with the name
 `student_id` and `file_id` (the notebook name) and optionally `timestamp`, exactly as nbgrader's
 FileNameCollectorPlugin.named_regexp.
 
-The zip is checked before anything is imported: a file that is not a zip, or two files for the same
-student and notebook (without timestamps to choose between them), stops the import and leaves
-submitted/ untouched. Files that match no student are listed in the report.
+The zip is checked before anything is imported: a file that is not a zip, two files for the same
+student and notebook (without timestamps to choose between them), or a student id that cannot be
+used (course.STUDENT_ID: no spaces, ...) stops the import and leaves submitted/ untouched. Files
+that match no student are listed in the report with the reason (not a notebook, a name that
+does not fit the pattern, a notebook of another assignment). nbgrader's scratch folder
+(downloaded/<assignment>/) is removed once the import is done.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .course import PROG, Course, WorkflowError
+from .course import PROG, STUDENT_ID_RULE, Course, WorkflowError, valid_student_id
 
 PATTERN_DOC = "<student>_<notebook>.ipynb or <student>_<anything>_<notebook>.ipynb"
+ANOTHER = "a notebook of another assignment"
 
 
 def default_pattern(notebooks: list[str]) -> str:
@@ -52,14 +56,15 @@ class CollectReport:
             lines.append(f"{len(self.unmatched)} file(s) could not be matched to a student and "
                          "a notebook and were NOT imported:")
             lines += [f"  {name}: {reason}" for name, reason in self.unmatched]
-            lines.append(f"  Expected file names: {PATTERN_DOC} (or pass --pattern REGEX); "
-                         "rename them in the zip and collect again.")
+            if any(not reason.startswith(ANOTHER) for _, reason in self.unmatched):
+                lines.append(f"  Expected file names: {PATTERN_DOC} (or pass --pattern REGEX); "
+                             "rename them in the zip and collect again.")
         return "\n".join(lines)
 
 
-def _check_zip(zip_path: Path, pattern: str, notebooks: list[str], probe_root: str
-               ) -> CollectReport:
-    """Match every member of the zip as nbgrader will see it once extracted."""
+def _zip_members(zip_path: Path, pattern: str) -> tuple[re.Pattern, list[str]]:
+    """The compiled --pattern and the files of the zip; a WorkflowError for a missing, damaged
+    or non-zip file or an unusable pattern."""
     if not zip_path.is_file():
         raise WorkflowError(f"{zip_path} does not exist; pass the zip file your LMS gave you "
                             "with --zip FILE")
@@ -83,26 +88,63 @@ def _check_zip(zip_path: Path, pattern: str, notebooks: list[str], probe_root: s
     if bad is not None:
         raise WorkflowError(f"{zip_path} is damaged (member {bad} fails its checksum); "
                             "download it again")
+    return regex, names
+
+
+def _why_not(name: str, match: re.Match | None, notebooks: list[str], other: str | None
+             ) -> str | None:
+    """Why the zip member `name` is not imported (None: it is). `other`: the assignment whose
+    notebook it is, if it is one of another assignment."""
+    stem = Path(match["file_id"]).stem if match else None
+    if not name.endswith(".ipynb"):
+        return "not a notebook (.ipynb)"
+    if stem in notebooks:
+        return None
+    if other:
+        return (f"{ANOTHER} ({other}); collect it with "
+                f"`{PROG} collect {other} --zip …`")
+    if not match:
+        return "the name does not match the file-name pattern"
+    return f"{match['file_id']!r} is not a notebook of this assignment ({', '.join(notebooks)})"
+
+
+def _check_zip(zip_path: Path, pattern: str, notebooks: list[str], probe_root: str,
+               others: dict[str, str] | None = None) -> CollectReport:
+    """Match every member of the zip as nbgrader will see it once extracted. `others` maps the
+    notebooks of the course's other assignments to their assignment, to say so when one is in
+    the zip."""
+    regex, names = _zip_members(zip_path, pattern)
     report = CollectReport(assignment="", source=str(zip_path))
     seen: dict[tuple[str, str], list[str]] = {}
-    timestamps = "timestamp" in regex.groupindex
+    bad_ids: list[str] = []
+    others = others or {}
+    elsewhere = re.compile(default_pattern(list(others))) if others else None
     for name in names:
         member = PurePosixPath(name)
         if member.name.startswith(".") or "__MACOSX" in member.parts:
             continue  # operating-system litter, not a submission
-        match = regex.match(f"{probe_root}/{zip_path.stem}/{name}")
-        if not name.endswith(".ipynb"):
-            report.unmatched.append((name, "not a notebook (.ipynb)"))
-        elif not match:
-            report.unmatched.append((name, "the name does not match the file-name pattern"))
-        elif Path(match["file_id"]).stem not in notebooks:
-            report.unmatched.append(
-                (name, f"{match['file_id']!r} is not a notebook of this assignment "
-                       f"({', '.join(notebooks)})"))
+        path = f"{probe_root}/{zip_path.stem}/{name}"
+        match = regex.match(path)
+        stem = Path(match["file_id"]).stem if match else None
+        other = stem
+        if stem not in notebooks and stem not in others and elsewhere is not None and (
+                found := elsewhere.match(path)):
+            other = found["file_id"]
+        reason = _why_not(name, match, notebooks, others.get(other))
+        if reason:
+            report.unmatched.append((name, reason))
+        elif not valid_student_id(match["student_id"]):
+            bad_ids.append(f"{match['student_id']!r} (from {name})")
         else:
-            seen.setdefault((match["student_id"], Path(match["file_id"]).stem), []).append(name)
+            seen.setdefault((match["student_id"], stem), []).append(name)
+    if bad_ids:
+        raise WorkflowError(
+            f"{len(bad_ids)} file(s) name a student id that cannot be used: "
+            f"{', '.join(bad_ids)}. A student id must have {STUDENT_ID_RULE}. Nothing was "
+            "imported. Rename those files in the zip (or pass a --pattern whose student_id "
+            "group takes another part of the name), then run collect again.")
     duplicates = {key: files for key, files in seen.items() if len(files) > 1}
-    if duplicates and not timestamps:
+    if duplicates and "timestamp" not in regex.groupindex:
         lines = [f"student {s} has {len(files)} files for {nb}.ipynb in the zip: "
                  f"{', '.join(files)}" for (s, nb), files in sorted(duplicates.items())]
         raise WorkflowError(
@@ -121,27 +163,45 @@ def collect_zip(course: Course, assignment: str, zip_path, pattern: str | None =
     notebooks = course.notebooks(assignment)
     pattern = pattern or default_pattern(notebooks)
     downloaded = course.root / "downloaded" / assignment
-    report = _check_zip(zip_path, pattern, notebooks, str(downloaded / "extracted"))
+    others = {nb: other for other in course.source_assignments() if other != assignment
+              for nb in course.notebooks(other, step="source")}
+    report = _check_zip(zip_path, pattern, notebooks, str(downloaded / "extracted"), others)
     report.assignment = assignment
     if not report.students:
         raise WorkflowError(
             f"no file in {zip_path} matched a student and a notebook of {assignment} "
             f"({', '.join(nb + '.ipynb' for nb in notebooks)}); expected names like "
             f"{PATTERN_DOC}, or pass --pattern REGEX\n" + report.text())
-    # nbgrader extracts everything in archive/; keep only this download there.
+    # nbgrader's zip_collect works in downloaded/<assignment>/: it extracts what archive/ holds
+    # into extracted/ and copies the matching notebooks into submitted/. Both are scratch
+    # space, removed afterwards: submitted/ is the one copy of the students' work in the
+    # course folder (the zip is the instructor's own file).
+    _remove_scratch(downloaded)
     archive = downloaded / "archive"
-    if archive.exists():
-        shutil.rmtree(archive)
     archive.mkdir(parents=True)
     shutil.copy2(zip_path, archive / zip_path.name)
-    course.nbgrader("zip_collect", assignment, "--force", "--strict",
-                    f"--FileNameCollectorPlugin.named_regexp={pattern}")
+    try:
+        course.nbgrader("zip_collect", assignment, "--force", "--strict",
+                        f"--FileNameCollectorPlugin.named_regexp={pattern}")
+    finally:
+        _remove_scratch(downloaded)
     missing = [s for s in report.students
                if not (course.root / "submitted" / s / assignment).is_dir()]
     if missing:
-        raise WorkflowError(f"nbgrader zip_collect did not import {', '.join(missing)}; see "
-                            f"{downloaded / 'extracted'} and run collect again")
+        raise WorkflowError(f"nbgrader zip_collect did not import {', '.join(missing)}; check "
+                            f"their files in {zip_path} and run collect again")
     return report
+
+
+def _remove_scratch(downloaded: Path) -> None:
+    """Remove zip_collect's archive/ and extracted/ folders of one assignment, and the
+    folders above them if that leaves them empty."""
+    for step in ("archive", "extracted"):
+        if (downloaded / step).exists():
+            shutil.rmtree(downloaded / step)
+    for folder in (downloaded, downloaded.parent):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def collect_exchange(course: Course, assignment: str) -> CollectReport:

@@ -17,13 +17,14 @@ The folder may live anywhere; every nbgrader run uses it as its working director
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import nbgrader_cli
-from .gradebook import open_gradebook
+from .gradebook import open_gradebook, with_hand_grades
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -53,6 +54,18 @@ c.Exchange.root = {root!r}
 
 class WorkflowError(Exception):
     """A problem the instructor can fix; the message names it and says what to do."""
+
+
+# A student id names folders, gradebook rows, CSV cells, nbgrader's exchange files (which use
+# "+" as a separator) and a command-line argument (`grade --student ID`), so it is kept to
+# characters that mean nothing in any of them.
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+STUDENT_ID_RULE = ("letters, digits and . _ @ - only, starting with a letter or digit (no "
+                   "spaces), at most 128 characters")
+
+
+def valid_student_id(student: str) -> bool:
+    return STUDENT_ID.fullmatch(student) is not None
 
 
 @dataclass
@@ -161,8 +174,16 @@ class Course:
             raise WorkflowError(f"`nbgrader {' '.join(args)}` failed in {self.root}:\n{tail}")
         return output
 
-    def results(self, assignment: str | None = None) -> list[dict]:
-        """Every grader results JSON under autograded/ (see docs/architecture.md)."""
+    def results(self, assignment: str | None = None, hand_grades: bool = True) -> list[dict]:
+        """Every grader results JSON under autograded/ (see docs/architecture.md), with the
+        gradebook's final scores laid over it (`gradebook.with_hand_grades`: what the instructor
+        graded by hand in the formgrader) unless `hand_grades` is False."""
+        found = self._results_files(assignment)
+        if hand_grades and found and (self.root / "gradebook.db").is_file():
+            return with_hand_grades(found, self.db_url, self.course_id or None)
+        return found
+
+    def _results_files(self, assignment: str | None) -> list[dict]:
         pattern = f"*/{assignment or '*'}/*.results.json"
         found = []
         for path in sorted((self.root / "autograded").glob(pattern)):

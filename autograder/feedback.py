@@ -1,16 +1,18 @@
 """Per-notebook feedback HTML that a student can learn from.
 
 For each submission graded by `python -m autograder grade`, writes
-DIR/feedback/<student>/<assignment>/<notebook>.html: the score, then one row per graded test (what
-it checks, points, status, the diagnosed mistake, the case and the grader's message: expected vs.
-got), then the student's own answer cells, or why the notebook could not be read: it is read
-as strictly as the grader reads it, so a damaged file gets its own page and never stops the rest
-of the class.
+DIR/feedback/<student>/<assignment>/<notebook>.html: the score, what the grader noticed about the
+file itself (an edited or deleted test cell, a stray file: results.json `warnings`), then one row
+per graded test (what it checks, points, status, the diagnosed mistake, the case and the
+grader's message: expected vs. got), then the student's own answer cells with the instructor's
+comments, or why the notebook could not be read: it is read as strictly as the grader reads it,
+so a damaged file gets its own page and never stops the rest of the class. Scores, hand grades
+and comments are the gradebook's (what the instructor gave in the formgrader).
 
 What it never shows: hidden test code or reference solutions. The page is built only from the
-grader's results JSON, the *released* notebook (which has neither) and the student's own
-submission; as a second guard, any line of a grader message that repeats a line of hidden test or
-solution code from the trusted source notebook is replaced by "[hidden]".
+grader's results JSON and the gradebook, the *released* notebook (which has neither) and the
+student's own submission; as a second guard, any line of a grader message that repeats a line
+of hidden test or solution code from the trusted source notebook is replaced by "[hidden]".
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import NamedTuple
 
 from convlib.mistakes import title
 
-from .course import Course, WorkflowError
+from .course import PROG, Course, WorkflowError
 
 STATUS_TEXT = {"passed": "passed", "failed": "failed", "error": "error (the code raised)",
                "timeout": "ran out of time", "forbidden": "forbidden call",
@@ -37,7 +39,7 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3
 vertical-align:top;text-align:left}th{background:#f3f3f3}pre{white-space:pre-wrap;margin:0;
 font-size:.9em}.passed{background:#e9f7ec}.failed,.error,.timeout,.forbidden{background:#fdecea}
 .manual{background:#fff8e1}.cell{border-left:4px solid #9ab;padding:.3rem .6rem;margin:.6rem 0;
-background:#f7f9fb}
+background:#f7f9fb}.comment{margin:.3rem 0 0}
 """
 
 
@@ -157,6 +159,15 @@ def _points(value) -> str:
     return "–" if value is None else f"{value:g}"
 
 
+def _status_text(cell: dict) -> str:
+    status = cell.get("status", "")
+    if status == "manual" and cell.get("points") is None:
+        return "to be graded by hand"
+    if cell.get("by_hand") and status != "manual":
+        return f"{STATUS_TEXT.get(status, status)}; points set by hand"
+    return STATUS_TEXT.get(status, status)
+
+
 def render(result: dict, descriptions: dict[str, str], student_cells: list[Cell],
            secret: set[str], unreadable: str | None = None) -> str:
     """The feedback page. `unreadable` says why the student's notebook could not be read (in
@@ -169,12 +180,19 @@ def render(result: dict, descriptions: dict[str, str], student_cells: list[Cell]
     if result.get("status") == "error":
         parts.append(f"<p><b>This notebook could not be graded.</b></p>"
                      f"<pre>{e(scrub(result.get('error') or '', secret, own))}</pre>")
+    cells = result.get("cells") or []
+    pending = sum(c.get("max_points") or 0 for c in cells
+                  if c.get("status") == "manual" and c.get("points") is None)
+    later = f" ({pending:g} more to be graded by hand)" if pending else ""
     parts.append(f"<p><b>Score: {_points(result.get('score'))} / {_points(result.get('max_score'))}"
-                 "</b></p>")
+                 f"</b>{later}</p>")
     flags = result.get("flags") or []
     if flags:
         parts.append(f"<p>Flags: {e(', '.join(flags))}</p>")
-    cells = result.get("cells") or []
+    notes = result.get("warnings") or []
+    if notes:  # about the student's own file: an edited test cell, a stray file, ...
+        parts.append("<h2>About your notebook</h2><ul>" + "".join(
+            f"<li>{e(scrub(note, secret, own))}</li>" for note in notes) + "</ul>")
     if cells:
         parts.append("<h2>Tests</h2><table><tr><th>test</th><th>points</th><th>status</th>"
                      "<th>likely mistake</th><th>what the grader saw</th></tr>")
@@ -185,7 +203,7 @@ def render(result: dict, descriptions: dict[str, str], student_cells: list[Cell]
             parts.append(
                 f"<tr class='{e(status)}'><td><code>{e(c.get('grade_id', ''))}</code>"
                 f"<br>{e(what)}</td><td>{_points(c.get('points'))} / {_points(c.get('max_points'))}"
-                f"</td><td>{e(STATUS_TEXT.get(status, status))}</td>"
+                f"</td><td>{e(_status_text(c))}</td>"
                 f"<td>{e(mistake_text(c.get('mistake')))}{case}</td>"
                 f"<td><pre>{e(scrub(c.get('message') or '', secret, own))}</pre></td></tr>")
         parts.append("</table>")
@@ -196,24 +214,55 @@ def render(result: dict, descriptions: dict[str, str], student_cells: list[Cell]
                      "here.</p>")
         if unreadable != result.get("error"):  # an ungradable file's reason is shown above
             parts.append(f"<pre>{e(scrub(unreadable, secret, own))}</pre>")
+    comments = dict(result.get("comments") or {})
     if student_cells:
         parts.append("<h2>Your answers</h2>")
         for cell in student_cells:
+            comment = comments.pop(cell.grade_id, None)
+            said = (f"<p class='comment'><b>Comment:</b> {e(comment)}</p>" if comment else "")
             parts.append(f"<div class='cell'><small>{e(cell.grade_id)}</small>"
-                         f"<pre>{e(cell.source)}</pre></div>")
+                         f"<pre>{e(cell.source)}</pre>{said}</div>")
+    if comments:  # on answers that could not be shown
+        parts.append("<h2>Comments</h2>" + "".join(
+            f"<p><code>{e(gid)}</code>: {e(text)}</p>" for gid, text in sorted(comments.items())))
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
+def _check_release(course: Course, assignment: str, results: list[dict]) -> None:
+    """What `nbgrader release_feedback` needs: an exchange, and each submission's
+    timestamp.txt and submission_secret.txt (written by collect --exchange, not by a zip)."""
+    if course.exchange is None:
+        raise WorkflowError(
+            f"no JupyterHub exchange is configured in {course.root}, so there is nowhere to "
+            f"release feedback to; run `{PROG} feedback {assignment}` without --release and send "
+            f"each student their folder of {course.root / 'feedback'} through your LMS (or set "
+            "c.Exchange.root in nbgrader_config.py)")
+    missing = sorted({r["student"] for r in results if not all(
+        (course.root / "submitted" / r["student"] / assignment / name).is_file()
+        for name in ("timestamp.txt", "submission_secret.txt"))})
+    if missing:
+        raise WorkflowError(
+            f"{len(missing)} submission(s) of {assignment} did not come from the exchange "
+            f"(no submission_secret.txt): {', '.join(missing[:10])}"
+            f"{' …' if len(missing) > 10 else ''}; only submissions collected with "
+            f"`{PROG} collect {assignment} --exchange` can be released there. Nothing was "
+            "written; run feedback without --release and send their pages through your LMS")
+
+
 def generate_feedback(course: Course, assignment: str, release: bool | None = None
                       ) -> list[Path]:
-    """Write feedback HTML for every graded submission of `assignment`; returns the files."""
+    """Write feedback HTML for every graded submission of `assignment` (scores and comments
+    given by hand in the formgrader included); returns the files. With `release`, also release
+    it to the JupyterHub exchange: checked before any page is written."""
     course.require_released(assignment)
     results = course.results(assignment)
     if not results:
         raise WorkflowError(f"no graded submission of {assignment} in {course.root}/autograded; "
                             f"run `python -m autograder grade {assignment} --course "
                             f"{course.root}` first")
+    if release:
+        _check_release(course, assignment, results)
     written = []
     for result in results:
         student, notebook = result["student"], result["notebook"]

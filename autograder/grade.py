@@ -380,8 +380,27 @@ def _shard_argument(text):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def unknown_students(course, assignment, students):
+    """A message naming every --student without a submission of `assignment` (and who has
+    one), or None when each has one: a misspelt id must not grade nobody and succeed."""
+    submitted = Path(course).resolve() / "submitted"
+    unknown = [s for s in students if not (submitted / s / assignment).is_dir()]
+    if not unknown:
+        return None
+    have = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+    listed = ", ".join(have[:20]) + (f" … ({len(have)} in all)" if len(have) > 20 else "")
+    return (f"no submission of {assignment} from {', '.join(unknown)}: there is no "
+            f"{submitted / unknown[0] / assignment}. The students who submitted it: "
+            f"{listed or 'none'} (the folders {submitted}/*/{assignment}; collect's report "
+            "lists them too). Check the id, or collect that student's submission first.")
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    problem = unknown_students(args.course, args.assignment, args.students or [])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings on every new submission;
     # they say nothing an instructor can act on.
     warnings.filterwarnings("ignore", message=".*not in session.*")

@@ -2,10 +2,14 @@
 each notebook's scores (manual scores that an instructor gave are kept).
 
 `grade` records each submission here as soon as it is graded; the gradebook is SQLite, so one
-process writes it at a time.
+process writes it at a time. The instructor's hand grades (the formgrader's scores, extra
+credit and comments) live only here, so everything that shows a score reads them from here
+too: `with_hand_grades` lays them over the grader's results, `submissions` lists each
+student's total per assignment (None where nothing was graded).
 """
 
 import copy
+from dataclasses import dataclass
 
 from . import nbgrader_cli
 
@@ -84,3 +88,91 @@ def save_to_gradebook(gb, result, source, autograded, timestamp=None):
     except Exception:
         gb.db.rollback()
         raise
+
+
+def with_hand_grades(results, db_url, course_id=None):
+    """Copies of the grader's `results` (dicts of results.json) with the gradebook's word on
+    every cell: nbgrader's score of the cell (the hand score when one was given, else the
+    automatic one, plus extra credit), None while it waits to be graded by hand, and `by_hand`
+    True where the formgrader set it; `score` is then the notebook's total as the gradebook has
+    it, and `comments` maps a cell's grade_id to the comment the instructor wrote on it. A
+    notebook the gradebook does not hold is returned as it is."""
+    from nbgrader.api import MissingEntry
+    out = []
+    with open_gradebook(db_url, course_id) as gb:
+        for result in results:
+            result = copy.deepcopy(result)
+            out.append(result)
+            try:
+                nb = gb.find_submission_notebook(result["notebook"], result["assignment"],
+                                                 result["student"])
+            except MissingEntry:
+                continue
+            grades = {g.name: g for g in nb.grades}
+            comments = {c.name: c.manual_comment for c in nb.comments
+                        if c.manual_comment and c.manual_comment.strip()}
+            for cell in result.get("cells") or []:
+                grade = grades.get(cell.get("grade_id"))
+                if grade is None:
+                    continue
+                cell["by_hand"] = grade.manual_score is not None
+                if grade.manual_score is None and grade.auto_score is None:
+                    cell["points"] = None  # waiting for the instructor
+                else:
+                    cell["points"] = float(grade.score)
+            result["score"] = float(sum(c.get("points") or 0 for c in result.get("cells") or []))
+            result["comments"] = comments
+    return out
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's total on one assignment in the gradebook (a row of grades.csv); `score`
+    None when the student has no graded submission of it."""
+
+    assignment: str
+    duedate: str
+    student: str
+    last_name: str
+    first_name: str
+    email: str
+    max_score: float
+    timestamp: str = ""
+    raw_score: float | None = None
+    late_submission_penalty: float | None = None
+    score: float | None = None
+    needs_manual_grade: bool = False
+
+
+def submissions(db_url, course_id=None, assignments=None):
+    """Every (assignment, student) of the gradebook, as nbgrader's CSV export lists them, but
+    with no score where the student has no graded submission (nbgrader writes 0 there, which an
+    LMS import would take for a grade)."""
+    from nbgrader.api import MissingEntry
+    rows = []
+    with open_gradebook(db_url, course_id) as gb:
+        students = sorted(gb.students, key=lambda s: s.id)
+        for assignment in gb.assignments:
+            if assignments and assignment.name not in assignments:
+                continue
+            for student in students:
+                common = dict(assignment=assignment.name, duedate=_text(assignment.duedate),
+                              student=student.id, last_name=_text(student.last_name),
+                              first_name=_text(student.first_name), email=_text(student.email),
+                              max_score=float(assignment.max_score or 0))
+                try:
+                    sub = gb.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    rows.append(Submission(**common))
+                    continue
+                penalty = float(sub.late_submission_penalty or 0)
+                rows.append(Submission(
+                    **common, timestamp=_text(sub.timestamp), raw_score=float(sub.score),
+                    late_submission_penalty=penalty, score=max(0.0, sub.score - penalty),
+                    needs_manual_grade=bool(sub.needs_manual_grade)))
+        names = [a.name for a in gb.assignments]
+    return rows, names
+
+
+def _text(value):
+    return "" if value is None else str(value)

@@ -24,9 +24,12 @@ Moodle's Username, ID number, Email address or its part before the @; or only th
 with ``--match``. A student who matches no row or several rows, and a roster row that no graded
 student matches, are listed by the command and are never dropped silently.
 
-Scores come from nbgrader's own export (grades.csv), so what the LMS gets is exactly what the
-gradebook holds, manual grades included. The rows (`Grade`) are the one thing a later LTI 1.3
-grade passback would need as well.
+Scores come from the gradebook (export's grades.csv), so what the LMS gets is exactly what the
+gradebook holds, manual grades included. Only graded submissions are written: an assignment with
+no graded submission gets no column, and a student without a graded submission of an assignment
+an empty cell, so the LMS keeps what it has (a 0 there would overwrite a real grade); a graded 0
+is written as 0. The rows (`gradebook.Submission`) are the one thing a later LTI 1.3 grade
+passback would need as well.
 """
 
 from __future__ import annotations
@@ -37,21 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import WorkflowError
+from .gradebook import Submission
 
 FORMATS = ("canvas", "moodle")
 CANVAS_IDS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_IDS = ("First name", "Last name", "ID number", "Email address")
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas writes it (leading spaces included)
-
-
-@dataclass(frozen=True)
-class Grade:
-    """One student's total on one assignment, from the gradebook."""
-
-    student: str
-    assignment: str
-    score: float
-    max_score: float
 
 
 @dataclass
@@ -63,6 +57,8 @@ class LmsExport:
     unknown: list[str] = field(default_factory=list)             # graded, on no roster row
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # graded, on several rows
     not_graded: list[str] = field(default_factory=list)          # roster rows without a grade
+    # exported, with answers still to be graded by hand: (student, assignment)
+    pending: list[tuple[str, str]] = field(default_factory=list)
 
     def text(self) -> str:
         lines = [f"{self.path}: {len(self.exported)} student(s)"]
@@ -76,14 +72,27 @@ class LmsExport:
         if self.not_graded:
             lines.append(f"on the roster without a grade here, left blank "
                          f"({len(self.not_graded)}): " + ", ".join(self.not_graded))
+        if self.pending:
+            lines.append(f"exported with answers still to grade by hand, counted 0 until then "
+                         f"({len(self.pending)}): "
+                         + ", ".join(f"{s} ({a})" for s, a in self.pending)
+                         + " — grade them in the formgrader and export again")
         return "\n".join(lines)
 
 
-def read_grades(path: Path) -> list[Grade]:
-    """The rows of nbgrader's grades.csv (assignment, student_id, score, max_score, ...)."""
+def read_grades(path: Path) -> list[Submission]:
+    """The rows of the grades.csv that `export` writes (nbgrader's columns; a blank score: no
+    graded submission, which is not a 0)."""
+    def number(text):
+        return float(text) if (text or "").strip() else None
+
     with Path(path).open(newline="", encoding="utf-8") as fh:
-        return [Grade(r["student_id"], r["assignment"], float(r["score"] or 0),
-                      float(r["max_score"] or 0)) for r in csv.DictReader(fh)]
+        return [Submission(r["assignment"], r.get("duedate") or "", r["student_id"],
+                           r.get("last_name") or "", r.get("first_name") or "",
+                           r.get("email") or "", number(r["max_score"]) or 0.0,
+                           r.get("timestamp") or "", number(r.get("raw_score")),
+                           number(r.get("late_submission_penalty")), number(r["score"]))
+                for r in csv.DictReader(fh)]
 
 
 def read_roster(path: Path, lms: str) -> list[dict]:
@@ -92,16 +101,22 @@ def read_roster(path: Path, lms: str) -> list[dict]:
     if not path.is_file():
         raise WorkflowError(f"no roster file {path}; download it from the LMS (see "
                             f"`python -m autograder export --help`)")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        columns = reader.fieldnames or []
-        rows = [r for r in reader if (r.get("Student") or "").strip() != "Points Possible"]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = reader.fieldnames or []
+            rows = [r for r in reader if (r.get("Student") or "").strip() != "Points Possible"]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise WorkflowError(f"{path} is not a CSV file ({exc}); download the roster from the "
+                            "LMS as CSV") from exc
     needed = CANVAS_IDS if lms == "canvas" else ("Email address",)
     missing = [c for c in needed if c not in columns]
     if missing:
         raise WorkflowError(f"{path} is not a {lms.capitalize()} roster: it has no column "
                             f"{', '.join(repr(c) for c in missing)} (its columns: "
                             f"{', '.join(columns) or 'none'})")
+    if not rows:
+        raise WorkflowError(f"{path} lists no students; download the roster again from the LMS")
     return rows
 
 
@@ -145,22 +160,29 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def lms_rows(grades: list[Grade], roster: list[dict], lms: str, match: str | None = None):
-    """(header, rows, report-without-path) of the import file; rows are lists of strings."""
+def lms_rows(grades: list[Submission], roster: list[dict], lms: str, match: str | None = None):
+    """(header, rows, report-without-path) of the import file; rows are lists of strings.
+
+    Only graded submissions are exported: an assignment nobody was graded on gets no column
+    (else the LMS would create it), and a student without a graded submission of an assignment
+    gets an empty cell (the LMS keeps what it has); a graded 0 stays 0."""
     if lms not in FORMATS:
         raise WorkflowError(f"unknown LMS format {lms!r}; use one of {', '.join(FORMATS)}")
-    if match and roster and match not in roster[0]:
-        raise WorkflowError(f"the roster has no column {match!r} to match students by")
+    roster_columns = list(roster[0]) if roster else []
+    if match and match not in roster_columns:
+        raise WorkflowError(f"the roster has no column {match!r} to match students by (its "
+                            f"columns: {', '.join(roster_columns) or 'none'})")
     ids = CANVAS_IDS if lms == "canvas" else MOODLE_IDS
-    assignments = sorted({g.assignment for g in grades})
-    columns = [_column(a, list(roster[0]) if roster else []) for a in assignments]
+    graded = [g for g in grades if g.score is not None]
+    assignments = sorted({g.assignment for g in graded})
+    columns = [_column(a, roster_columns) for a in assignments]
     by_id: dict[str, list[int]] = {}
     for index, row in enumerate(roster):
         for key in row_ids(row, lms, match):
             by_id.setdefault(key, []).append(index)
     report = LmsExport(Path())
     scores: dict[int, dict[str, float]] = {}
-    for student in sorted({g.student for g in grades}):
+    for student in sorted({g.student for g in graded}):
         found = sorted(set(by_id.get(student.lower(), [])))
         if not found:
             report.unknown.append(student)
@@ -168,10 +190,12 @@ def lms_rows(grades: list[Grade], roster: list[dict], lms: str, match: str | Non
             report.ambiguous[student] = [_describe(roster[i], lms) for i in found]
         else:
             report.exported[student] = _describe(roster[found[0]], lms)
-            scores[found[0]] = {g.assignment: g.score for g in grades if g.student == student}
+            scores[found[0]] = {g.assignment: g.score for g in graded if g.student == student}
+            report.pending += [(student, g.assignment) for g in graded
+                               if g.student == student and g.needs_manual_grade]
     rows = []
     if lms == "canvas":
-        most = {g.assignment: g.max_score for g in grades}
+        most = {g.assignment: g.max_score for g in graded}
         rows.append([POINTS_POSSIBLE, "", "", "", ""] + [_number(most[a]) for a in assignments])
     for index, row in enumerate(roster):
         if index not in scores:
@@ -182,14 +206,19 @@ def lms_rows(grades: list[Grade], roster: list[dict], lms: str, match: str | Non
     return list(ids) + columns, rows, report
 
 
-def write_lms(grades_csv: Path, roster_path: Path, lms: str, out: Path,
-              match: str | None = None) -> LmsExport:
-    """Write OUT/<lms>-grades.csv from nbgrader's grades.csv and the LMS roster."""
-    header, rows, report = lms_rows(read_grades(grades_csv), read_roster(roster_path, lms), lms,
-                                    match)
-    report.path = Path(out) / f"{lms}-grades.csv"
-    with report.path.open("w", newline="", encoding="utf-8") as fh:
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
+    return path
+
+
+def write_lms(grades_csv: Path, roster_path: Path, lms: str, out: Path,
+              match: str | None = None) -> LmsExport:
+    """Write OUT/<lms>-grades.csv from export's grades.csv and the LMS roster."""
+    header, rows, report = lms_rows(read_grades(grades_csv), read_roster(roster_path, lms), lms,
+                                    match)
+    report.path = write_rows(Path(out) / f"{lms}-grades.csv", header, rows)
     return report

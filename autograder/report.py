@@ -2,17 +2,20 @@
 the same figures as CSV files, written to DIR/reports/.
 
     report.html           everything below, readable offline
-    scores.csv            student, assignment, notebook, score, max_score, percent, status, flags
+    scores.csv            student, assignment, notebook, score, max_score, percent,
+                          to_grade_by_hand, status, flags, warnings
     test_pass_rates.csv   assignment, notebook, test, passed, graded, pass_rate
     mistakes.csv          assignment, notebook, mistake, submissions, of, percent
-    flagged.csv           submissions that hit a limit, were flagged or could not be graded
+    flagged.csv           submissions that hit a limit, were flagged, could not be graded or
+                          carry a grader's warning (an edited test cell, a stray file)
     raised.csv            checks that raised an error instead of failing, grouped by where
                           (the cell's trace): one place hit by many students is likely a
                           fault of the test cell itself
     similarity.csv        pairs of submissions whose answers are unusually alike
                           (autograder/similarity.py; shown side by side in report.html)
 
-Built only from the grader's results JSON (docs/architecture.md, "Grader results").
+Built from the grader's results JSON (docs/architecture.md, "Grader results") with the
+gradebook's hand grades laid over it (Course.results), so a score given in the formgrader counts.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ def score_rows(results: list[dict]) -> list[dict]:
                      "notebook": r.get("notebook"), "score": score, "max_score": top,
                      "percent": round(100 * score / top, 1) if top else "",
                      "to_grade_by_hand": pending_by_hand(r),
-                     "status": r.get("status"), "flags": ";".join(r.get("flags") or [])})
+                     "status": r.get("status"), "flags": ";".join(r.get("flags") or []),
+                     "warnings": "; ".join(r.get("warnings") or [])})
     return rows
 
 
@@ -88,14 +92,21 @@ def mistake_rows(results: list[dict]) -> list[dict]:
                                          row["mistake"]))
 
 
+FLAGGED_COLUMNS = ["student", "assignment", "notebook", "status", "flags", "warnings", "error"]
+
+
 def flagged_rows(results: list[dict]) -> list[dict]:
+    """Submissions that were flagged, could not be graded, or that the grader has a warning
+    about (the reason behind a flag: "test cell 'test_x' was edited; the original test was
+    run", a stray file, ...)."""
     rows = []
     for r in sorted(results, key=lambda r: (*_key(r), r.get("student", ""))):
-        flags = list(r.get("flags") or [])
-        if flags or r.get("status") != "graded":
+        flags, warnings = list(r.get("flags") or []), list(r.get("warnings") or [])
+        if flags or warnings or r.get("status") != "graded":
             rows.append({"student": r.get("student"), "assignment": r.get("assignment"),
                          "notebook": r.get("notebook"), "status": r.get("status"),
-                         "flags": ";".join(flags), "error": r.get("error") or ""})
+                         "flags": ";".join(flags), "warnings": "; ".join(warnings),
+                         "error": r.get("error") or ""})
     return rows
 
 
@@ -199,28 +210,25 @@ def build(course: Course, to=None, assignment: str | None = None) -> dict[str, P
         raise WorkflowError(f"no graded submission {what}in {course.root}/autograded; run "
                             "`python -m autograder grade ASSIGNMENT` first")
     out = Path(to).expanduser().resolve() if to else course.root / "reports"
+    if out.exists() and not out.is_dir():
+        raise WorkflowError(f"{out} is a file, not a folder; pass another --to OUT_DIR")
     scores, rates = score_rows(results), pass_rate_rows(results)
     mistakes, flagged = mistake_rows(results), flagged_rows(results)
     raised = raised_rows(results)
-    paths = {
-        "scores": write_csv(out / "scores.csv", scores, list(scores[0])),
-        "test_pass_rates": write_csv(out / "test_pass_rates.csv", rates,
-                                     ["assignment", "notebook", "test", "passed", "graded",
-                                      "pass_rate"]),
-        "mistakes": write_csv(out / "mistakes.csv", mistakes,
-                              ["assignment", "notebook", "mistake", "description",
-                               "submissions", "of", "percent"]),
-        "flagged": write_csv(out / "flagged.csv", flagged,
-                             ["student", "assignment", "notebook", "status", "flags", "error"]),
-        "raised": write_csv(out / "raised.csv", raised,
-                            ["assignment", "notebook", "test", "trace", "submissions",
-                             "students"]),
-    }
     from .similarity import class_section
     similar_html, similar = class_section(course, assignment)
-    paths["similarity"] = write_csv(out / "similarity.csv", similar,
-                                    ["notebook", "first", "second", "first_in_second",
-                                     "second_in_first"])
+    tables = {  # written only once the whole report is made
+        "scores": (scores, list(scores[0])),
+        "test_pass_rates": (rates, ["assignment", "notebook", "test", "passed", "graded",
+                                    "pass_rate"]),
+        "mistakes": (mistakes, ["assignment", "notebook", "mistake", "description",
+                                "submissions", "of", "percent"]),
+        "flagged": (flagged, FLAGGED_COLUMNS),
+        "raised": (raised, ["assignment", "notebook", "test", "trace", "submissions",
+                            "students"]),
+        "similarity": (similar, ["notebook", "first", "second", "first_in_second",
+                                 "second_in_first"]),
+    }
     e = html.escape
     figs = {
         "scores": _score_figure(scores),
@@ -261,8 +269,11 @@ next to this page.</p>
 {img("mistakes", "how often each mistake was diagnosed")}
 <ul>{"".join(f"<li>{e(r['notebook'])}: {e(r['description'])}: {r['percent']:g}% "
              f"({r['submissions']} of {r['of']})</li>" for r in mistakes)}</ul>
-<h2>Flagged submissions (limits, forbidden calls, tampering, crashes, errors)</h2>
-{table(flagged, ["student", "assignment", "notebook", "status", "flags", "error"])}
+<h2>Flagged submissions (limits, forbidden calls, tampering, edited test cells, crashes,
+errors)</h2>
+<p>The warnings say why: an edited, deleted or copied test cell (its original test was run),
+a file that was not graded.</p>
+{table(flagged, FLAGGED_COLUMNS)}
 <h2>Checks that raised an error</h2>
 <p>Where in the trusted test code a check raised an error instead of failing (the students see
 only that it did). One place hit by many students is more likely a fault of the test cell than
@@ -272,7 +283,8 @@ of their code.</p>
 {similar_html}
 </body></html>
 """
-    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: write_csv(out / f"{name}.csv", rows, columns)
+             for name, (rows, columns) in tables.items()}
     (out / "report.html").write_text(page, encoding="utf-8")
     paths["html"] = out / "report.html"
     return paths

@@ -12,10 +12,12 @@ from autograder.lms import lms_rows, read_grades, read_roster, write_lms
 # nbgrader's `export` header (nbgrader.plugins.export.CsvExportPlugin)
 NBGRADER_HEADER = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,"
                    "raw_score,late_submission_penalty,score,max_score")
-GRADES = [  # assignment, student, score, max
+GRADES = [  # assignment, student, score (None: no graded submission, a blank in grades.csv), max
     ("02_conv2d", "jdoe", 7.5, 10), ("02_conv2d", "doejane", 10, 10),
     ("02_conv2d", "nobody_here", 3, 10), ("03_stride_padding", "jdoe", 4, 8),
-    ("02_conv2d", "ali", 9, 10),
+    ("02_conv2d", "ali", 9, 10), ("03_stride_padding", "doejane", None, 8),
+    ("03_stride_padding", "ali", 0, 8),  # graded, and 0: exported as 0
+    ("04_pooling", "jdoe", None, 6), ("04_pooling", "doejane", None, 6),  # nobody graded
 ]
 # Canvas: the first five columns must be exactly these, in this order; then one column per
 # assignment; a "Points Possible" row may follow the header (Canvas's own export has one).
@@ -48,7 +50,8 @@ def write(path, rows):
 @pytest.fixture
 def grades_csv(tmp_path):
     path = tmp_path / "grades.csv"
-    lines = [NBGRADER_HEADER] + [f"{a},,,{s},,,,{v},0.0,{v},{m}" for a, s, v, m in GRADES]
+    lines = [NBGRADER_HEADER] + [f"{a},,,{s},,,,{v},0.0,{v},{m}" if v is not None
+                                 else f"{a},,,{s},,,,,,,{m}" for a, s, v, m in GRADES]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -90,8 +93,8 @@ def test_moodle_file_is_keyed_by_email_and_id_number(tmp_path, grades_csv):
                        "Assignment: 02_conv2d (Real)", "03_stride_padding"]
     by_email = {r[3]: r[4:] for r in rows[1:]}
     assert by_email == {"jdoe@uni.example": ["7.5", "4"],     # the part before the @
-                        "jane.doe@uni.example": ["10", ""],   # ID number
-                        "ali@uni.example": ["9", ""]}
+                        "jane.doe@uni.example": ["10", ""],   # ID number; 03: not graded
+                        "ali@uni.example": ["9", "0"]}        # 03: graded 0
     assert report.unknown == ["nobody_here"] and not report.not_graded
 
 
@@ -110,3 +113,35 @@ def test_a_roster_from_the_wrong_lms_is_refused_with_its_columns(tmp_path):
         read_roster(roster, "canvas")
     with pytest.raises(WorkflowError, match="no roster file"):
         read_roster(tmp_path / "missing.csv", "canvas")
+
+
+def test_no_graded_submission_is_a_blank_never_a_zero(tmp_path, grades_csv):
+    """04_pooling has no graded submission: no column (the LMS would create the assignment
+    and fill it with what we give). doejane has no graded 03_stride_padding: a blank, so the
+    LMS keeps what it has; ali's graded 0 on it stays 0."""
+    grades = read_grades(grades_csv)
+    assert [g.score for g in grades if g.student == "doejane"] == [10.0, None, None]
+    roster = read_roster(write(tmp_path / "r.csv", MOODLE_ROSTER), "moodle")
+    header, rows, _ = lms_rows(grades, roster, "moodle")
+    assert "04_pooling" not in header
+    assert [r[4:] for r in rows] == [["7.5", "4"], ["10", ""], ["9", "0"]]
+
+
+def test_answers_still_to_grade_by_hand_are_listed(tmp_path):
+    from autograder.gradebook import Submission
+    grades = [Submission("02_conv2d", "", "jdoe", "", "", "", 10.0, score=8.0,
+                         needs_manual_grade=True),
+              Submission("02_conv2d", "", "ali", "", "", "", 10.0, score=9.0)]
+    roster = read_roster(write(tmp_path / "r.csv", MOODLE_ROSTER), "moodle")
+    _, _, report = lms_rows(grades, roster, "moodle")
+    assert report.pending == [("jdoe", "02_conv2d")]
+    assert "still to grade by hand, counted 0 until then (1): jdoe (02_conv2d)" in report.text()
+
+
+def test_a_roster_that_is_not_csv_or_lists_nobody_is_refused(tmp_path):
+    binary = tmp_path / "gradebook.xlsx"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81 not text")
+    with pytest.raises(WorkflowError, match="not a CSV file"):
+        read_roster(binary, "moodle")
+    with pytest.raises(WorkflowError, match="lists no students"):
+        read_roster(write(tmp_path / "empty.csv", MOODLE_ROSTER[:1]), "moodle")

@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from autograder.course import Course
 from autograder.report import build, grade_table, score_rows
 
@@ -161,3 +163,36 @@ def test_checks_that_raised_are_grouped_by_where_most_students_first(tmp_path):
         ("test_values", same, "2", "s1;s2"),
         ("test_values", "KeyError at checks.py:9 in f", "1", "s3")]
     assert "s1;s2" in paths["html"].read_text()
+
+
+def test_the_grader_s_warnings_are_listed_with_the_flag_they_explain(tmp_path):
+    """s1 edited a test cell (flag and warning), s2 left a stray file (a warning, no flag):
+    both are listed, with the reason, in flagged.csv, scores.csv and on the page."""
+    edited = "test cell 'test_shape' was edited; the original test was run"
+    stray = "unexpected file 'notes.txt' was ignored (only 02_conv2d.ipynb is graded)"
+    results = [result("s1", "02_conv2d", [("test_shape", 2, 2, "passed", None)],
+                      flags=["tampered"]),
+               result("s2", "02_conv2d", [("test_shape", 2, 2, "passed", None)]),
+               result("s3", "02_conv2d", [("test_shape", 2, 2, "passed", None)])]
+    results[0]["warnings"], results[1]["warnings"] = [edited], [stray]
+    paths = build(make_course(tmp_path, results))
+    flagged = read(paths["flagged"])
+    assert [(r["student"], r["flags"], r["warnings"]) for r in flagged] == [
+        ("s1", "tampered", edited), ("s2", "", stray)]
+    assert {r["student"]: r["warnings"] for r in read(paths["scores"])} == {
+        "s1": edited, "s2": stray, "s3": ""}
+    page = paths["html"].read_text()
+    assert "test cell &#x27;test_shape&#x27; was edited; the original test was run" in page
+
+
+def test_a_report_that_cannot_be_made_writes_nothing(tmp_path, monkeypatch):
+    import autograder.similarity
+    course = make_course(tmp_path, RESULTS)
+
+    def broken(*args):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(autograder.similarity, "class_section", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        build(course)
+    assert not (course.root / "reports").exists()

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pytest
 
 from autograder import nbgrader_cli
 from autograder.course import Course, init
+from autograder.grade_jobs import load_sources
+from autograder.gradebook import ensure_gradebook_assignment, open_gradebook, save_to_gradebook
 
 pytestmark = pytest.mark.slow  # grades in sandboxes or runs nbgrader
 REPO = Path(__file__).resolve().parent.parent
@@ -73,11 +76,15 @@ def assert_clean_failure(proc, *words):
         assert word.lower() in message, proc.stderr
 
 
-def student_notebook(course: Path, body: str) -> str:
-    nb = json.loads((course / "release" / "toy" / "toy.ipynb").read_text())
+def student_notebook(course: Path, body: str, assignment: str = "toy",
+                     reflection: str | None = None) -> str:
+    nb = json.loads((course / "release" / assignment / f"{assignment}.ipynb").read_text())
     for cell in nb["cells"]:
-        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "add":
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id == "add":
             cell["source"] = f"def add(a, b):\n    {body}\n"
+        elif grade_id == "reflection" and reflection is not None:
+            cell["source"] = reflection
     return json.dumps(nb)
 
 
@@ -88,20 +95,43 @@ def make_zip(path: Path, files: dict) -> Path:
     return path
 
 
-def fake_results(course: Path, student: str, passed: bool, message: str = "") -> None:
+def fake_results(course: Path, student: str, passed: bool, message: str = "",
+                 assignment: str = "toy", flags=(), warnings=()) -> dict:
     """A results JSON as the grader writes it (docs/architecture.md, "Grader results")."""
     cells = [{"grade_id": "test_add", "points": 2.0 if passed else 0.0, "max_points": 2.0,
               "status": "passed" if passed else "failed",
               "mistake": None if passed else "kernel_flipped",
               "case": None if passed else "hidden pair (10, 5)", "message": message},
-             {"grade_id": "reflection", "points": 0.0, "max_points": 1.0, "status": "manual",
-              "mistake": None, "case": None, "message": ""}]
-    out = course / "autograded" / student / "toy"
+             {"grade_id": "reflection", "points": None, "max_points": 1.0, "status": "manual",
+              "mistake": None, "case": None, "message": "graded by hand"}]
+    out = course / "autograded" / student / assignment
     out.mkdir(parents=True, exist_ok=True)
-    (out / "toy.results.json").write_text(json.dumps({
-        "student": student, "assignment": "toy", "notebook": "toy", "status": "graded",
-        "error": None, "score": 2.0 if passed else 0.0, "max_score": 3.0, "duration_s": 0.5,
-        "flags": [], "cells": cells}))
+    result = {"student": student, "assignment": assignment, "notebook": assignment,
+              "status": "graded", "error": None, "score": 2.0 if passed else 0.0,
+              "max_score": 3.0, "duration_s": 0.5, "flags": list(flags),
+              "warnings": list(warnings), "cells": cells}
+    (out / f"{assignment}.results.json").write_text(json.dumps(result))
+    return result
+
+
+def record_graded(course: Path, student: str, passed: bool, assignment: str = "toy",
+                  reflection: str | None = "Addition does not care about order.", **extra):
+    """What `grade` leaves for one student: the submission, its results JSON and its scores in
+    the gradebook, recorded by the grader's own save_to_gradebook (the written answer waits
+    for the instructor, or scores 0 when `reflection` is None: left as released)."""
+    text = student_notebook(course, "return a + b" if passed else "return a - b", assignment,
+                            reflection)
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{assignment}.ipynb").write_text(text)
+    result = fake_results(course, student, passed, assignment=assignment, **extra)
+    sources = load_sources(course / "source" / assignment)
+    db_url = Course(course).db_url
+    ensure_gradebook_assignment(db_url, assignment, sources, "conv-from-scratch")
+    with open_gradebook(db_url, "conv-from-scratch") as gb, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not in session.*")  # as grade does
+        save_to_gradebook(gb, result, sources[assignment][0], nbformat.reads(text, as_version=4))
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +309,8 @@ def test_feedback_shows_points_and_diagnosis_but_no_hidden_test_or_solution(cour
 
 
 def test_export_writes_nbgrader_csv_and_one_row_per_test(course):
-    fake_results(course, "s01", passed=True)
-    fake_results(course, "s02", passed=False, message="expected 3, got -1")
+    record_graded(course, "s01", passed=True)
+    record_graded(course, "s02", passed=False, message="expected 3, got -1")
     out = course.parent / "grades-out"
     proc = cli("export", "--course", course, "--to", out)
     assert proc.returncode == 0, proc.stderr
