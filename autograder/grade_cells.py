@@ -456,8 +456,8 @@ def grade_cells(session, source, nb, stdout):
     if grader.session is not session:  # a restart's process: ours to end (the caller's is not)
         grader.session.close()
         flags |= grader.session.flags
-    if warnings:
-        flags.add("tampered")
+    if warnings:  # the original tests were run; not "tampered", which costs the exercise
+        flags.add("edited_tests")
     autograded = copy.deepcopy(nb)
     autograded.cells = out_cells
     ordered = [results[gid] for gid in source.tests]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 CELL_STATUSES = ("passed", "failed", "error", "timeout", "forbidden", "manual")
-FLAGS = ("forbidden_call", "tampered", "timeout", "memory_limit", "output_limit", "crashed")
+FLAGS = ("forbidden_call", "tampered", "edited_tests", "timeout", "memory_limit", "output_limit",
+         "crashed")
 
 
 @dataclass

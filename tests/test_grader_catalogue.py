@@ -159,7 +159,8 @@ def test_the_rest_of_the_class_is_graded_despite_malformed_and_hostile_submissio
 def test_edited_relabelled_and_deleted_test_cells_are_flagged_and_the_real_tests_run(graded):
     for name in ("attack_edit_test", "attack_relabel_test", "attack_delete_test"):
         r = result(graded, name)
-        assert "tampered" in r["flags"] and r["warnings"]
+        assert "edited_tests" in r["flags"] and "tampered" not in r["flags"], r["flags"]
+        assert r["warnings"]
         statuses = {c["grade_id"]: c["status"] for c in r["cells"]}
         assert statuses["test_conv2d"] == "failed"  # the stub still fails the real test
 

@@ -171,14 +171,14 @@ def test_the_grader_s_warnings_are_listed_with_the_flag_they_explain(tmp_path):
     edited = "test cell 'test_shape' was edited; the original test was run"
     stray = "unexpected file 'notes.txt' was ignored (only 02_conv2d.ipynb is graded)"
     results = [result("s1", "02_conv2d", [("test_shape", 2, 2, "passed", None)],
-                      flags=["tampered"]),
+                      flags=["edited_tests"]),
                result("s2", "02_conv2d", [("test_shape", 2, 2, "passed", None)]),
                result("s3", "02_conv2d", [("test_shape", 2, 2, "passed", None)])]
     results[0]["warnings"], results[1]["warnings"] = [edited], [stray]
     paths = build(make_course(tmp_path, results))
     flagged = read(paths["flagged"])
     assert [(r["student"], r["flags"], r["warnings"]) for r in flagged] == [
-        ("s1", "tampered", edited), ("s2", "", stray)]
+        ("s1", "edited_tests", edited), ("s2", "", stray)]
     assert {r["student"]: r["warnings"] for r in read(paths["scores"])} == {
         "s1": edited, "s2": stray, "s3": ""}
     page = paths["html"].read_text()

@@ -185,7 +185,7 @@ def test_hand_grades_reach_feedback_report_and_tests_csv(course, tmp_path):
 # ------------------------------------------------------------------ defect: warnings
 
 def test_the_reason_for_a_flag_reaches_the_student_and_the_instructor(course, tmp_path):
-    record_graded(course, "s01", passed=True, flags=["tampered"], warnings=[EDITED])
+    record_graded(course, "s01", passed=True, flags=["edited_tests"], warnings=[EDITED])
     record_graded(course, "s02", passed=True)
     assert cli("feedback", "toy", "--course", course).returncode == 0
     page = (course / "feedback/s01/toy/toy.html").read_text()
@@ -199,7 +199,7 @@ def test_the_reason_for_a_flag_reaches_the_student_and_the_instructor(course, tm
     assert cli("report", "--course", course, "--to", tmp_path / "report").returncode == 0
     flagged = list(csv.DictReader(open(tmp_path / "report" / "flagged.csv")))
     assert [(r["student"], r["flags"], r["warnings"]) for r in flagged] == [
-        ("s01", "tampered", EDITED)]
+        ("s01", "edited_tests", EDITED)]
 
 
 # ------------------------------------------------------------------ defects: failing commands
