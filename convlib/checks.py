@@ -11,9 +11,12 @@ API reference
     (defined in ``convlib.mistakes``, re-exported here) Subclass of ``AssertionError`` raised by
     every check. ``.mistake`` is a code of ``convlib.mistakes.MISTAKES``,
     ``.case`` says which input (``"hidden image 12x10, 3x3 kernel"``), ``str(err)`` is the message
-    shown to the student: expected vs. got, on which input, and the likely mistake.
+    shown to the student: expected vs. got, on which input, and the likely mistake. In IPython a
+    failed check shows that message and no traceback through the checks (its
+    ``_render_traceback_``); for ``raised_error`` the student's own exception is its
+    ``__cause__``, and the lines of the student's code it passed through are shown too.
 
-``check_function(fn, cases, reference, *, name, mistakes=None, returns=None, atol=1e-5,
+(fn, cases, reference, *, name, mistakes=None, returns=None, atol=1e-5,
 rtol=1e-5, allow_dtypes=None)``
     ``cases`` is a list of ``(case_label, args_tuple)``; the label completes the sentence
     "``name`` on ...", e.g. ``"the 5x7 image with an asymmetric 3x2 kernel"``. For each case the
@@ -299,12 +302,14 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
                 allow_dtypes):
     where = f"{name} on {label}"
 
-    def fail(code, text):
+    def fail(code, text, cause=None):
         explanation = _explain(code, custom)
         message = f"{where}: {text}"
         if explanation:
             message += " " + explanation
-        raise CheckFailed(message, mistake=code, case=label)
+        # the message says it all: no chained traceback through the check, except the
+        # student's own error when their code raised one
+        raise CheckFailed(message, mistake=code, case=label) from cause
 
     expected_raw = reference(*[copy_input(a) for a in args])
     call_args = [copy_input(a) for a in args]
@@ -315,7 +320,7 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
     except CheckFailed:
         raise
     except Exception as err:  # noqa: BLE001  (the student's code raised: say what, not a traceback)
-        fail("raised_error", f"calling {name} raised {type(err).__name__}: {err}")
+        fail("raised_error", f"calling {name} raised {type(err).__name__}: {err}", cause=err)
 
     for position, (before, after) in enumerate(zip(args, call_args, strict=True)):
         if not _same(before, after):

@@ -8,6 +8,9 @@ without an entry here. A test cell may give a more specific explanation of its o
 (``mistakes={"forgot_bias": (9, "…")}``); the title still comes from here.
 """
 
+import os
+import sys
+import traceback
 from typing import NamedTuple
 
 
@@ -285,6 +288,9 @@ MISTAKES = {
 }
 
 
+_CONVLIB = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 class CheckFailed(AssertionError):
     """A failed check: ``.mistake`` (short code), ``.case`` (which input) and a readable message."""
 
@@ -292,6 +298,34 @@ class CheckFailed(AssertionError):
         super().__init__(message)
         self.mistake = mistake
         self.case = case
+
+    def _render_traceback_(self):
+        """What IPython shows for a failed check (its hook for an exception's own display): the
+        message, not a traceback through the checks; when the student's code raised, the lines
+        of their code that error passed through, so they can see where it happened."""
+        lines = [f"\x1b[0;31mCheckFailed\x1b[0m: {self}"]
+        cause = self.__cause__
+        if cause is not None:
+            frames = [f for f in traceback.extract_tb(cause.__traceback__)
+                      if not os.path.abspath(f.filename).startswith(_CONVLIB)]
+            if frames:
+                lines.append(f"{type(cause).__name__} was raised here:")
+                for frame in frames[-4:]:
+                    lines.append(f"  {_frame_place(frame)}, in {frame.name}")
+                    if frame.line:
+                        lines.append(f"    {frame.line}")
+        return lines
+
+
+def _frame_place(frame):
+    """ "Cell In[7], line 3" for a notebook cell (as IPython writes it), else the file's name."""
+    ipython = sys.modules.get("IPython")
+    try:
+        label = ipython.get_ipython().compile.format_code_name(frame.filename)
+    except Exception:  # noqa: BLE001  (not in IPython, or an IPython without this helper)
+        label = None
+    where = " ".join(label) if label else os.path.basename(frame.filename)
+    return f"{where}, line {frame.lineno}"
 
 
 # code -> explanation, the form the checks use
