@@ -585,6 +585,7 @@ def test_a_wrong_number_is_named_by_the_candidate_mistake_that_gives_it():
                               mistakes=mistakes)
     assert info.value.mistake == "wrong_values"
 
+
 # ----------------------------------------------------------------------------- what a failure shows
 
 def run_in_ipython(*cells):
@@ -629,3 +630,33 @@ def test_the_failure_of_a_stub_is_not_chained_to_its_not_implemented_error():
         check2d(conv2d_stub)
     assert info.value.__suppress_context__ and info.value.__cause__ is None
     assert info.value._render_traceback_() == [f"\x1b[0;31mCheckFailed\x1b[0m: {info.value}"]
+
+
+def test_a_wrong_number_returned_as_an_array_is_shown_as_numbers_not_shapes():
+    with pytest.raises(CheckFailed) as info:
+        check_function(lambda v: np.asarray(v.mean()), [("v", (np.arange(4.0),))],
+                       lambda v: np.asarray(v.sum()), name="f", returns="numpy",
+                       mistakes={"mean_not_sum": lambda v: np.asarray(v.mean())})
+    assert "expected 6, got 1.5." in str(info.value) and "shape" not in str(info.value)
+    assert info.value.mistake == "mean_not_sum"
+
+
+def test_an_output_of_a_wrong_shape_is_named_by_the_candidate_of_that_shape():
+    """No candidate gives these values, but one gives this shape: the shape is the evidence
+    (before: the generic "output too large" and its N - F + 1 hint)."""
+    def reference(x):
+        return x[::2]
+
+    mistakes = {"stride_ignored": lambda x: x, "padding_added": lambda x: np.pad(x, 1)}
+    with pytest.raises(CheckFailed) as info:
+        check_function(lambda x: -x, [("x", (np.arange(6.0),))], reference, name="f",
+                       mistakes=mistakes)
+    assert info.value.mistake == "stride_ignored"
+    with pytest.raises(CheckFailed) as info:  # no candidate of this shape: the exercise's hook
+        check_function(lambda x: x[:1], [("x", (np.arange(6.0),))], reference, name="f",
+                       mistakes=mistakes, shape_mistake=lambda want, got: "grad_wrong_shape")
+    assert info.value.mistake == "grad_wrong_shape"
+    with pytest.raises(CheckFailed) as info:  # neither: from the shapes alone, as before
+        check_function(lambda x: x[:1], [("x", (np.arange(6.0),))], reference, name="f",
+                       mistakes=mistakes)
+    assert info.value.mistake == "output_too_small"

@@ -129,7 +129,7 @@ def test_single_channel_mistakes_against_scipy():
     np.testing.assert_allclose(valid[1], signal.correlate2d(dY, K, mode="valid"))
     np.testing.assert_allclose(candidates(m["grad_weight"], "grad_flip_added", X, K, dY)[1],
                                signal.convolve2d(X, dY, mode="valid"))
-    assert candidates(m["grad_bias"], "mean_not_sum", X, K, dY)[0] == pytest.approx(dY.mean())
+    assert candidates(m["grad_bias"], "grad_bias_mean", X, K, dY)[0] == pytest.approx(dY.mean())
 
 
 def test_relative_error_mistakes():
@@ -152,13 +152,41 @@ def test_relative_error_mistakes():
     assert np.isnan(nan[2]) and not np.isnan(nan[[0, 1, 3, 4]]).any()
 
 
+def tanh_loss(x, w, g, s):
+    """L(x) = sum(tanh(conv2d(x, w, stride=s)) * g), in torch."""
+    return (torch.tanh(F.conv2d(torch.as_tensor(x), torch.tensor(w), stride=s)) *
+            torch.tensor(g)).sum()
+
+
+def test_numerical_gradient_reference_is_autograd_of_the_tanh_loss():
+    x, w, g, s = layer((2, 3, 9, 8), (3, 3, 2), 2)
+    xt = torch.tensor(x, requires_grad=True)
+    tanh_loss(xt, w, g, s).backward()
+    np.testing.assert_allclose(ml.numerical_grad_reference(x, w, g, s), xt.grad.numpy(),
+                               rtol=1e-12, atol=1e-12)
+    # the tanh is what makes a one-sided difference wrong: L is not linear in x
+    assert not np.allclose(xt.grad.numpy(), autograd(x, w, g, s)[0])
+
+
 def test_numerical_gradient_mistakes():
     x, w, g, s = layer((2, 3, 9, 8), (3, 3, 2), 2)
-    right = autograd(x, w, g, s)[0]
+    right = ml.numerical_grad_reference(x, w, g, s)
     m = ml.numerical_grad_mistakes()
     np.testing.assert_allclose(candidates(m, "grad_step_not_halved", x, w, g, s)[0], 2 * right)
     np.testing.assert_allclose(candidates(m, "grad_all_perturbed", x, w, g, s)[0],
                                np.full(x.shape, right.sum()))
+    # one-sided differences by torch: L(x + h e) - L(x), and L(x) - L(x - h e), over h
+    h, base = 1e-5, tanh_loss(x, w, g, s).item()
+    forward, backward = np.zeros_like(x), np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[idx] = h
+        forward[idx] = (tanh_loss(x + step, w, g, s).item() - base) / h
+        backward[idx] = (base - tanh_loss(x - step, w, g, s).item()) / h
+    one_sided = candidates(m, "grad_one_sided", x, w, g, s)
+    np.testing.assert_allclose(one_sided[0], forward, atol=1e-8)
+    np.testing.assert_allclose(one_sided[1], backward, atol=1e-8)
+    assert np.abs(forward - right).max() > 1e-5   # off by about h / 2 times the curvature
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -245,7 +273,7 @@ def _mean_db(X, K, dY):
 
 
 @pytest.mark.parametrize("student, code", [(_valid_dx, "grad_valid_not_full"),
-                                           (_mean_db, "mean_not_sum")])
+                                           (_mean_db, "grad_bias_mean")])
 def test_single_channel_mistakes_are_named_end_to_end(student, code):
     rng = np.random.default_rng(5)
     args = (rng.normal(size=(7, 6)), rng.normal(size=(2, 3)), rng.normal(size=(6, 4)))
