@@ -79,7 +79,9 @@ rtol=1e-5, allow_dtypes=None, shape_mistake=None)``
     random 2-D then 1-D, torch then numpy inputs, until one is accepted) with every forbidden
     library function hooked (``convlib.forbidden.install_hooks``) and unhooked afterwards.
     Raises ``CheckFailed`` with ``forbidden_call`` naming the call, ``not_implemented`` for a
-    stub, or ``raised_error`` when ``fn`` ran on none of the inputs.
+    stub, or ``raised_error`` when ``fn`` ran on none of the inputs. On a pass, in the kernel
+    and in the grader alike, it prints ``from_scratch.passed_message(name)`` ("<name> is your
+    own work: ..."), so a test cell adds no message of its own.
 
 Mistake codes: the vocabulary is ``convlib.mistakes.MISTAKES`` (each code with its title and its
 explanation); the generic ones of this module are ``kernel_flipped``, ``kernel_transposed``,

@@ -23,6 +23,7 @@ from convlib.checks import (
 )
 from convlib.examples import seed_conv2d
 from convlib.forbidden import is_forbidden
+from convlib.from_scratch import passed_message
 
 # ----------------------------------------------------------------------------- oracles
 
@@ -660,3 +661,18 @@ def test_an_output_of_a_wrong_shape_is_named_by_the_candidate_of_that_shape():
         check_function(lambda x: x[:1], [("x", (np.arange(6.0),))], reference, name="f",
                        mistakes=mistakes)
     assert info.value.mistake == "output_too_small"
+
+
+def test_a_passed_from_scratch_check_says_so_in_the_kernel_and_in_the_grader(capsys):
+    check_from_scratch(conv2d_loop, args=(IMAGE, KERNEL))
+    assert capsys.readouterr().out == passed_message(conv2d_loop.__name__) + "\n"
+
+    class Proxy:
+        __name__ = "conv2d_strided"
+
+        def __grader_from_scratch__(self, forbidden, args=None):
+            return None
+
+    check_from_scratch(Proxy())
+    assert capsys.readouterr().out == passed_message("conv2d_strided") + "\n"
+    assert "your own work" in passed_message("f")
