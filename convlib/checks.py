@@ -11,10 +11,13 @@ API reference
     (defined in ``convlib.mistakes``, re-exported here) Subclass of ``AssertionError`` raised by
     every check. ``.mistake`` is a code of ``convlib.mistakes.MISTAKES``,
     ``.case`` says which input (``"hidden image 12x10, 3x3 kernel"``), ``str(err)`` is the message
-    shown to the student: expected vs. got, on which input, and the likely mistake.
+    shown to the student: expected vs. got, on which input, and the likely mistake. In IPython a
+    failed check shows that message and no traceback through the checks (its
+    ``_render_traceback_``); for ``raised_error`` the student's own exception is its
+    ``__cause__``, and the lines of the student's code it passed through are shown too.
 
 ``check_function(fn, cases, reference, *, name, mistakes=None, returns=None, atol=1e-5,
-rtol=1e-5, allow_dtypes=None)``
+rtol=1e-5, allow_dtypes=None, shape_mistake=None)``
     ``cases`` is a list of ``(case_label, args_tuple)``; the label completes the sentence
     "``name`` on ...", e.g. ``"the 5x7 image with an asymmetric 3x2 kernel"``. For each case the
     arguments are copied, ``fn(*args)`` is called, and in this order the check looks for:
@@ -27,10 +30,14 @@ rtol=1e-5, allow_dtypes=None)``
     the first one that ``got`` equals names the mistake. ``mistakes`` maps a code to a function
     ``(*args) -> what that mistake produces`` (an array or, for ``returns="number"``, a
     number; or a list of alternatives), or
-    to ``(function, explanation)`` for a code this module does not explain. Generic candidates
-    are always tried after yours: ``transposed``,
-    ``integer_truncation``, ``output_too_small`` (last row/column left at zero), and from the shape
-    alone ``output_too_small``, ``output_too_large``, ``transposed``, ``wrong_shape``.
+    to ``(function, explanation)`` for an explanation of this exercise's own (``(None,
+    explanation)``: no candidate, only the explanation, e.g. of a generic code). Generic
+    candidates are always tried after yours: ``transposed``, ``integer_truncation``,
+    ``output_too_small`` (last row/column left at zero). An output of the wrong shape that no
+    candidate equals is named by the first candidate of that same shape (the shape alone is
+    evidence: a stride-1 shape where a stride was asked for), then by ``shape_mistake(expected
+    shape, got shape)`` if given and not None, then from the shapes alone: ``output_too_small``,
+    ``output_too_large``, ``transposed``, ``wrong_shape``.
     A candidate equal to the right answer on that input is skipped (it cannot be told apart), so
     use inputs that separate the mistakes: non-square images, asymmetric kernels, non-integer
     values. Returns ``None``; raises ``CheckFailed`` on the first failing case.
@@ -72,7 +79,9 @@ rtol=1e-5, allow_dtypes=None)``
     random 2-D then 1-D, torch then numpy inputs, until one is accepted) with every forbidden
     library function hooked (``convlib.forbidden.install_hooks``) and unhooked afterwards.
     Raises ``CheckFailed`` with ``forbidden_call`` naming the call, ``not_implemented`` for a
-    stub, or ``raised_error`` when ``fn`` ran on none of the inputs.
+    stub, or ``raised_error`` when ``fn`` ran on none of the inputs. On a pass, in the kernel
+    and in the grader alike, it prints ``from_scratch.passed_message(name)`` ("<name> is your
+    own work: ..."), so a test cell adds no message of its own.
 
 Mistake codes: the vocabulary is ``convlib.mistakes.MISTAKES`` (each code with its title and its
 explanation); the generic ones of this module are ``kernel_flipped``, ``kernel_transposed``,
@@ -280,7 +289,7 @@ def _explain(code, custom):
 # ----------------------------------------------------------------------------- check_function
 
 def check_function(fn, cases, reference, *, name, mistakes=None, returns=None, atol=1e-5,
-                   rtol=1e-5, allow_dtypes=None):
+                   rtol=1e-5, allow_dtypes=None, shape_mistake=None):
     """Call ``fn`` on every case and compare with ``reference``; raise ``CheckFailed`` with the
     likely mistake on the first difference. See the module docstring."""
     mistakes = dict(mistakes or {})
@@ -292,19 +301,21 @@ def check_function(fn, cases, reference, *, name, mistakes=None, returns=None, a
             candidates[code] = value
     for label, args in cases:
         _check_case(fn, tuple(args), reference, name, label, candidates, custom, returns, atol,
-                    rtol, allow_dtypes)
+                    rtol, allow_dtypes, shape_mistake)
 
 
 def _check_case(fn, args, reference, name, label, candidates, custom, returns, atol, rtol,
-                allow_dtypes):
+                allow_dtypes, shape_mistake):
     where = f"{name} on {label}"
 
-    def fail(code, text):
+    def fail(code, text, cause=None):
         explanation = _explain(code, custom)
         message = f"{where}: {text}"
         if explanation:
             message += " " + explanation
-        raise CheckFailed(message, mistake=code, case=label)
+        # the message says it all: no chained traceback through the check, except the
+        # student's own error when their code raised one
+        raise CheckFailed(message, mistake=code, case=label) from cause
 
     expected_raw = reference(*[copy_input(a) for a in args])
     call_args = [copy_input(a) for a in args]
@@ -315,7 +326,7 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
     except CheckFailed:
         raise
     except Exception as err:  # noqa: BLE001  (the student's code raised: say what, not a traceback)
-        fail("raised_error", f"calling {name} raised {type(err).__name__}: {err}")
+        fail("raised_error", f"calling {name} raised {type(err).__name__}: {err}", cause=err)
 
     for position, (before, after) in enumerate(zip(args, call_args, strict=True)):
         if not _same(before, after):
@@ -325,8 +336,8 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
     got = _check_kind(fail, name, got, want)
     if want == "number":
         if not _close(float(got), float(expected_raw), atol, rtol):
-            found = next((code for code, f in candidates.items()
-                          if any(c.ndim == 0 and _close(float(got), float(c), atol, rtol)
+            found = next((code for code, f in candidates.items() if f is not None
+                          and any(c.ndim == 0 and _close(float(got), float(c), atol, rtol)
                                  for c in _call_candidate(f, args))), "wrong_values")
             fail(found, f"expected {_fmt_num(expected_raw)}, got {_fmt_num(got)}.")
         return
@@ -336,7 +347,8 @@ def _check_case(fn, args, reference, name, label, candidates, custom, returns, a
     if got_np.dtype.kind in "cOSU" or got_np.dtype == bool:
         fail("wrong_type", f"the output has dtype {_dtype_name(got)}; it must hold real floats.")
     if got_np.shape != expected.shape:
-        _diagnose(fail, args, candidates, expected, got_np.astype(float))
+        _diagnose(fail, args, candidates, expected, got_np.astype(float),
+                  shape_mistake=shape_mistake)
     if not _is_float_dtype(got):
         fail("integer_truncation", f"expected a floating-point output, got dtype "
              f"{_dtype_name(got)}.")
@@ -365,7 +377,8 @@ def _check_kind(fail, name, got, want):
     return got
 
 
-def _diagnose(fail, args, candidates, expected, got, *, atol=1e-5, rtol=1e-5):
+def _diagnose(fail, args, candidates, expected, got, *, atol=1e-5, rtol=1e-5,
+              shape_mistake=None):
     """Name the mistake whose answer on the same inputs equals ``got``, then fail."""
     loose = max(atol, 1e-6), max(rtol, 1e-6)
 
@@ -374,20 +387,25 @@ def _diagnose(fail, args, candidates, expected, got, *, atol=1e-5, rtol=1e-5):
                 and not (candidate.shape == expected.shape and _close(candidate, expected, *loose))
                 and _close(got, candidate, *loose))
 
-    options = [(code, lambda f=f: _call_candidate(f, args)) for code, f in candidates.items()]
-    options += [(code, lambda v=v: v if isinstance(v, list) else [v])
+    options = [(code, _call_candidate(f, args)) for code, f in candidates.items()
+               if f is not None]
+    options += [(code, v if isinstance(v, list) else [v])
                 for code, v in _generic_candidates(expected).items()]
-    found = None
-    for code, produce in options:
-        if any(matches(candidate) for candidate in produce()):
-            found = code
-            break
+    found = next((code for code, produced in options
+                  if any(matches(candidate) for candidate in produced)), None)
 
     if got.shape != expected.shape:
         text = f"expected shape {_shape_text(expected.shape)}, got {_shape_text(got.shape)}."
+        if found is None:  # no value matches: a candidate of the same shape, then the shapes
+            found = next((code for code, produced in options
+                          if any(c.shape == got.shape for c in produced)), None)
+        if found is None and shape_mistake is not None:
+            found = shape_mistake(expected.shape, got.shape)
         if found is None:
             found = _shape_mistake(expected.shape, got.shape)
         fail(found, text)
+    if expected.ndim == 0:
+        fail(found or "wrong_values", f"expected {_fmt_num(expected)}, got {_fmt_num(got)}.")
     diff = np.abs(got - expected)
     diff = np.where(np.isnan(diff), np.inf, diff)
     where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()

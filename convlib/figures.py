@@ -215,7 +215,9 @@ def show_images(images, titles=None, cmap=None, ncols=None, size=3.0, colorbar=T
             ax.set_title(titles[k], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
+    # rows apart by more than the default: each panel's label below it must not run into the
+    # title of the panel below
+    fig.tight_layout(h_pad=2.5)
     return fig
 
 

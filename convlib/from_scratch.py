@@ -70,16 +70,28 @@ def _refuse(name, what, case):
                       mistake="forbidden_call", case=case)
 
 
+def passed_message(name):
+    """What a passed from-scratch check prints, the same in every notebook."""
+    return f"{name} is your own work: none of the library calls this exercise forbids ran in it."
+
+
 def check_from_scratch(fn, forbidden=FORBIDDEN_CONV_CALLS, *, args=None):
     """Fail with ``forbidden_call`` if ``fn`` uses a forbidden library call (the policy
     ``forbidden``), ``not_implemented`` for a stub, ``raised_error`` if ``fn`` ran on none of the
     probe inputs (``args``, or small (image, kernel) pairs): a function that never ran cannot be
-    shown to be from scratch."""
-    if hasattr(type(fn), "__grader_from_scratch__"):
-        return fn.__grader_from_scratch__(list(forbidden),
-                                          None if args is None else tuple(args))
+    shown to be from scratch. On a pass, print ``passed_message`` (a check that passes says so)."""
     name = getattr(fn, "__name__", "your function")
-    policy = list(forbidden)
+    if hasattr(type(fn), "__grader_from_scratch__"):
+        verdict = fn.__grader_from_scratch__(list(forbidden),
+                                             None if args is None else tuple(args))
+        print(passed_message(name))
+        return verdict
+    _check_here(fn, name, list(forbidden), args)
+    print(passed_message(name))
+
+
+def _check_here(fn, name, policy, args):
+    """The student-kernel side of check_from_scratch: the scan, then one recorded run."""
     static = scan_function(_notebook_cells(fn), name, policy)
     if static:
         _refuse(name, static[0], "source of " + name)

@@ -8,6 +8,9 @@ without an entry here. A test cell may give a more specific explanation of its o
 (``mistakes={"forgot_bias": (9, "…")}``); the title still comes from here.
 """
 
+import os
+import sys
+import traceback
 from typing import NamedTuple
 
 
@@ -49,12 +52,14 @@ MISTAKES = {
         "or np.zeros(..., dtype=float))."),
     "output_too_small": Mistake(
         "output too small (a row/column of windows missed: off by one?)",
-        "Your output misses the last position(s): a kernel of size F fits N - F + 1 times into "
-        "N, so the loop must run over range(N - F + 1)."),
+        "Your output misses the last position(s): count the positions from the sizes, "
+        "O = (N - F + 2P) // S + 1 (N - F + 1 for a valid convolution at stride 1), and let the "
+        "loop run over range(O)."),
     "output_too_large": Mistake(
         "output too large (windows run past the edge, or padding added)",
-        "Your output has too many positions: a kernel of size F fits only N - F + 1 times into "
-        "N without padding."),
+        "Your output has too many positions: a window must lie inside the (padded) input, so "
+        "there are only O = (N - F + 2P) // S + 1 of them (N - F + 1 without padding, at stride "
+        "1)."),
     "input_modified": Mistake(
         "the input was modified in place",
         "Your function changed its input in place; write into a new output and leave the "
@@ -79,6 +84,15 @@ MISTAKES = {
     "rounded_up": Mistake(
         "output size rounded up instead of down",
         "You rounded up. The last window must fit completely: round DOWN (floor)."),
+    "rounded_to_nearest": Mistake(
+        "output size rounded to the nearest whole number instead of down",
+        "round() goes to the nearest whole number (and x.5 to the even one), so a fraction such "
+        "as 2.67 becomes 3, one window too many: a window that would stick out is not a "
+        "position. Round DOWN with // (floor division)."),
+    "stride_ignored": Mistake(
+        "stride left out (stride 1 used)",
+        "You left the stride out: with stride S the window jumps S pixels, so there are "
+        "O = (N - F + 2P) // S + 1 positions and window i starts at i * S, not at i."),
     "groups_ignored": Mistake(
         "groups ignored (each filter sees only its group's channels)",
         "With groups=g each kernel sees only C_in / g input channels."),
@@ -86,7 +100,10 @@ MISTAKES = {
         "kernel flipped along one axis only (flip both)",
         "The kernel was flipped along one axis only (flipud or fliplr): flip it upside down "
         "AND left to right."),
-    "padding_ignored": Mistake("padding left out of the output size", ""),
+    "padding_ignored": Mistake(
+        "padding left out",
+        "You left the padding out: P zeros are added on EACH side first, so the input is "
+        "N + 2P wide and O = (N - F + 2P) // S + 1."),
     "strides_ignored": Mistake(
         "strides ignored in the receptive field",
         "You added up F - 1 per layer but ignored the strides: after a stride-S layer, one "
@@ -113,7 +130,7 @@ MISTAKES = {
     "window_not_strided": Mistake(
         "output (i, j) reads the window at (i, j), not at (i*S, j*S)",
         "Your output has the right size, but output (i, j) reads the window at row i, column j. "
-        "With a stride it starts at row i*sh, column j*sw."),
+        "With a stride S it starts at row i*S, column j*S (i*sh, j*sw for a pair)."),
     "stride_pair_swapped": Mistake(
         "stride pair swapped (rows and columns)",
         "You used the column stride for rows: stride=(sh, sw) is (rows, columns)."),
@@ -167,10 +184,12 @@ MISTAKES = {
         "the forward convolution's size formula used for a transposed convolution", ""),
     # 07 backward
     "grad_flip_forgotten": Mistake(
-        "dL/dX without the kernel flip",
-        "Your input gradient slides the kernel as it is: dL/dX is the full *convolution* of "
-        "dL/dY with K, so the kernel is flipped on both axes (each input pixel X[p, q] was "
-        "multiplied by K[p - i, q - j] for output (i, j))."),
+        "dL/dX with the kernel the wrong way round",
+        "Your input gradient has the kernel turned the wrong way round: dL/dX[p, q] adds "
+        "dL/dY[i, j] * K[p - i, q - j]. Either stamp dL/dY[i, j] * K onto the window of "
+        "output (i, j), the kernel as it is (the scatter form), or slide the kernel FLIPPED on "
+        "both axes over the zero-padded dL/dY (the full convolution): one flip in the sliding "
+        "form, none in the scatter form."),
     "grad_valid_not_full": Mistake(
         "dL/dX with 'valid' instead of 'full' padding",
         "Your input gradient is too small: dL/dX has the shape of X, so dL/dY must be padded "
@@ -190,6 +209,25 @@ MISTAKES = {
         "Your gradient treats the layer as stride 1: output (i, j) read the window starting "
         "at (i * stride, j * stride), so its gradient goes back there (equivalently, dL/dY "
         "is dilated: stride - 1 zeros between its entries)."),
+    "grad_leftover_dropped": Mistake(
+        "dL/dx without the rows and columns no window reached",
+        "With a stride, the last rows or columns of x that no window reached still belong to x: "
+        "dL/dx has the shape of x, with zeros there (fill up the bottom and the right)."),
+    "grad_bias_mean": Mistake(
+        "dL/db averaged instead of summed",
+        "Your bias gradient is the mean of dL/dY. The bias was added to every output, so every "
+        "entry of dL/dY adds its share: dL/db is the SUM of dL/dY, not divided by the number of "
+        "its entries."),
+    "gradients_out_of_order": Mistake(
+        "the gradients returned in the wrong order",
+        "One of your gradients is in another's place: return them in the order the exercise "
+        "asks for, the input's first, then the kernel's (weight's), then the bias's: "
+        "(dX, dK, db), or (grad_x, grad_weight, grad_bias)."),
+    "grad_wrong_shape": Mistake(
+        "a gradient of the wrong shape",
+        "A gradient has the shape of what it is the gradient of: dL/dX that of X, dL/dK that "
+        "of the kernel (the weight), dL/db one number per output channel (one number for a "
+        "single channel)."),
     "grad_batch_not_summed": Mistake(
         "weight or bias gradient not summed over the batch",
         "The same weights and bias serve every image of the batch, so their gradients add up "
@@ -216,6 +254,12 @@ MISTAKES = {
         "centred difference divided by h instead of 2h",
         "Your numerical gradient is twice the right one: L(x + h) - L(x - h) spans 2h, so "
         "divide by 2 * h."),
+    "grad_one_sided": Mistake(
+        "one-sided difference (L(x + h) - L(x)) / h instead of the centred one",
+        "Your numerical gradient is a one-sided difference, (L(x + h) - L(x)) / h or "
+        "(L(x) - L(x - h)) / h: where L curves it is off by about h / 2 times the curvature "
+        "(its error shrinks only like h). Take the centred difference "
+        "(L(x + h) - L(x - h)) / (2h): its error shrinks like h squared."),
     "grad_all_perturbed": Mistake(
         "every entry nudged at once",
         "Every entry of your numerical gradient is the same number: nudge ONE entry of x at a "
@@ -285,6 +329,9 @@ MISTAKES = {
 }
 
 
+_CONVLIB = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 class CheckFailed(AssertionError):
     """A failed check: ``.mistake`` (short code), ``.case`` (which input) and a readable message."""
 
@@ -292,6 +339,34 @@ class CheckFailed(AssertionError):
         super().__init__(message)
         self.mistake = mistake
         self.case = case
+
+    def _render_traceback_(self):
+        """What IPython shows for a failed check (its hook for an exception's own display): the
+        message, not a traceback through the checks; when the student's code raised, the lines
+        of their code that error passed through, so they can see where it happened."""
+        lines = [f"\x1b[0;31mCheckFailed\x1b[0m: {self}"]
+        cause = self.__cause__
+        if cause is not None:
+            frames = [f for f in traceback.extract_tb(cause.__traceback__)
+                      if not os.path.abspath(f.filename).startswith(_CONVLIB)]
+            if frames:
+                lines.append(f"{type(cause).__name__} was raised here:")
+                for frame in frames[-4:]:
+                    lines.append(f"  {_frame_place(frame)}, in {frame.name}")
+                    if frame.line:
+                        lines.append(f"    {frame.line}")
+        return lines
+
+
+def _frame_place(frame):
+    """ "Cell In[7], line 3" for a notebook cell (as IPython writes it), else the file's name."""
+    ipython = sys.modules.get("IPython")
+    try:
+        label = ipython.get_ipython().compile.format_code_name(frame.filename)
+    except Exception:  # noqa: BLE001  (not in IPython, or an IPython without this helper)
+        label = None
+    where = " ".join(label) if label else os.path.basename(frame.filename)
+    return f"{where}, line {frame.lineno}"
 
 
 # code -> explanation, the form the checks use

@@ -355,7 +355,7 @@ class WindowPainter:
             labels.get("output", f"output\n{Y.shape[0]}x{Y.shape[1]}"),
         ]
         self.footer = labels.get(
-            "dropped", "red: padded rows/columns no window reaches (the floor drops them)"
+            "dropped", "red: rows/columns no window reaches (the floor drops them)"
         ) if footer else ""
         written = np.vectorize(format_number, otypes=[object])
         self.texts = {"input": written(P), "kernel": written(K),

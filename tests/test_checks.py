@@ -23,6 +23,7 @@ from convlib.checks import (
 )
 from convlib.examples import seed_conv2d
 from convlib.forbidden import is_forbidden
+from convlib.from_scratch import passed_message
 
 # ----------------------------------------------------------------------------- oracles
 
@@ -584,3 +585,94 @@ def test_a_wrong_number_is_named_by_the_candidate_mistake_that_gives_it():
         checks.check_function(lambda n: 5, [("n=3", (3,))], double, name="f", returns="number",
                               mistakes=mistakes)
     assert info.value.mistake == "wrong_values"
+
+
+# ----------------------------------------------------------------------------- what a failure shows
+
+def run_in_ipython(*cells):
+    """Run cells in an in-process IPython shell; what the last one printed (its traceback too)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    for source in cells[:-1]:
+        shell.run_cell(source)
+    with capture_output() as shown:
+        shell.run_cell(cells[-1])
+    return shown.stdout + shown.stderr
+
+
+CHECK_CELL = ("import numpy as np\nfrom convlib.checks import check_function\n"
+              "check_function(conv2d, [('a 4x4 image', (np.ones((4, 4)), np.ones((2, 2))))], "
+              "lambda x, k: np.full((3, 3), 4.0), name='conv2d')")
+
+
+def test_a_failed_check_in_ipython_shows_its_message_not_a_traceback():
+    """A stub's check used to show a 45-55 line chained traceback through checks.py, with the
+    message at the bottom."""
+    shown = run_in_ipython("def conv2d(image, kernel):\n    raise NotImplementedError()",
+                           CHECK_CELL)
+    assert "conv2d is not implemented yet" in shown
+    for noise in ("Traceback", "During handling", "checks.py", "_check_case"):
+        assert noise not in shown, shown
+    assert len(shown.strip().splitlines()) <= 2, shown
+
+
+def test_a_check_whose_code_raised_shows_the_students_line_and_nothing_of_the_checks():
+    shown = run_in_ipython("def conv2d(image, kernel):\n    row = image[10]\n    return row",
+                           CHECK_CELL)
+    assert "calling conv2d raised IndexError" in shown and "row = image[10]" in shown
+    assert "Traceback" not in shown and "checks.py" not in shown, shown
+
+
+def test_the_failure_of_a_stub_is_not_chained_to_its_not_implemented_error():
+    """Outside IPython too: `from None`, the NotImplementedError is incidental."""
+    with pytest.raises(CheckFailed) as info:
+        check2d(conv2d_stub)
+    assert info.value.__suppress_context__ and info.value.__cause__ is None
+    assert info.value._render_traceback_() == [f"\x1b[0;31mCheckFailed\x1b[0m: {info.value}"]
+
+
+def test_a_wrong_number_returned_as_an_array_is_shown_as_numbers_not_shapes():
+    with pytest.raises(CheckFailed) as info:
+        check_function(lambda v: np.asarray(v.mean()), [("v", (np.arange(4.0),))],
+                       lambda v: np.asarray(v.sum()), name="f", returns="numpy",
+                       mistakes={"mean_not_sum": lambda v: np.asarray(v.mean())})
+    assert "expected 6, got 1.5." in str(info.value) and "shape" not in str(info.value)
+    assert info.value.mistake == "mean_not_sum"
+
+
+def test_an_output_of_a_wrong_shape_is_named_by_the_candidate_of_that_shape():
+    """No candidate gives these values, but one gives this shape: the shape is the evidence
+    (before: the generic "output too large" and its N - F + 1 hint)."""
+    def reference(x):
+        return x[::2]
+
+    mistakes = {"stride_ignored": lambda x: x, "padding_added": lambda x: np.pad(x, 1)}
+    with pytest.raises(CheckFailed) as info:
+        check_function(lambda x: -x, [("x", (np.arange(6.0),))], reference, name="f",
+                       mistakes=mistakes)
+    assert info.value.mistake == "stride_ignored"
+    with pytest.raises(CheckFailed) as info:  # no candidate of this shape: the exercise's hook
+        check_function(lambda x: x[:1], [("x", (np.arange(6.0),))], reference, name="f",
+                       mistakes=mistakes, shape_mistake=lambda want, got: "grad_wrong_shape")
+    assert info.value.mistake == "grad_wrong_shape"
+    with pytest.raises(CheckFailed) as info:  # neither: from the shapes alone, as before
+        check_function(lambda x: x[:1], [("x", (np.arange(6.0),))], reference, name="f",
+                       mistakes=mistakes)
+    assert info.value.mistake == "output_too_small"
+
+
+def test_a_passed_from_scratch_check_says_so_in_the_kernel_and_in_the_grader(capsys):
+    check_from_scratch(conv2d_loop, args=(IMAGE, KERNEL))
+    assert capsys.readouterr().out == passed_message(conv2d_loop.__name__) + "\n"
+
+    class Proxy:
+        __name__ = "conv2d_strided"
+
+        def __grader_from_scratch__(self, forbidden, args=None):
+            return None
+
+    check_from_scratch(Proxy())
+    assert capsys.readouterr().out == passed_message("conv2d_strided") + "\n"
+    assert "your own work" in passed_message("f")

@@ -260,3 +260,29 @@ def test_show_images_and_the_widgets_label_an_image_by_the_same_rule(closing):
     assert labels == [render.label(inside, "image"), render.label(over, "image"),
                       render.label(over, "response")]
     assert labels == [figures.IMAGE_LABEL, figures.CLIPPED_LABEL, figures.RESPONSE_LABEL]
+
+
+def test_the_dropped_strip_is_not_called_padding_when_there_is_none():
+    """03's picture (6x6, 3x3, stride 2, no padding) said "red: padded rows/columns"."""
+    unpadded = figures.WindowPainter(figures.window_steps(np.zeros((6, 6)), np.ones((3, 3)),
+                                                          stride=2))
+    assert unpadded.footer and "padded" not in unpadded.footer
+    padded = figures.WindowPainter(figures.window_steps(np.zeros((6, 6)), np.ones((3, 3)),
+                                                        stride=2, padding=1))
+    assert padded.footer == unpadded.footer   # true with padding too: the same strip rule
+
+
+def test_show_images_keeps_each_label_clear_of_the_title_below_it(closing):
+    """08's feature maps: two rows of four with a label under each panel and a title above;
+    the first row's labels ran into the second row's titles."""
+    maps = list(np.random.default_rng(0).normal(size=(8, 8, 8)))
+    fig = figures.show_images(maps, kind="response", ncols=4, size=2.6, colorbar=False,
+                              titles=[f"conv {i}, ReLU, max pool 2x2" for i in range(8)])
+    closing(fig)
+    renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else \
+        fig._get_renderer()
+    for above, below in zip(fig.axes[:4], fig.axes[4:], strict=True):
+        label = above.xaxis.label.get_window_extent(renderer)
+        title = below.title.get_window_extent(renderer)
+        line = below.title.get_fontsize() * fig.dpi / 72    # one line of the title, in pixels
+        assert label.y0 - title.y1 >= line, (label, title)

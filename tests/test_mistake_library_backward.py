@@ -11,6 +11,7 @@ from scipy import signal
 from convlib import mistake_library as ml
 from convlib.checks import CheckFailed
 from convlib.mistakes import MISTAKES
+from tests.notebook_cells import run_cell
 
 # (N, C_in, H, W), (C_out, kH, kW), stride: non-square, asymmetric kernels, leftover rows
 LAYERS = [((2, 3, 7, 6), (3, 3, 2), 1), ((2, 3, 9, 8), (3, 3, 2), 2),
@@ -129,7 +130,7 @@ def test_single_channel_mistakes_against_scipy():
     np.testing.assert_allclose(valid[1], signal.correlate2d(dY, K, mode="valid"))
     np.testing.assert_allclose(candidates(m["grad_weight"], "grad_flip_added", X, K, dY)[1],
                                signal.convolve2d(X, dY, mode="valid"))
-    assert candidates(m["grad_bias"], "mean_not_sum", X, K, dY)[0] == pytest.approx(dY.mean())
+    assert candidates(m["grad_bias"], "grad_bias_mean", X, K, dY)[0] == pytest.approx(dY.mean())
 
 
 def test_relative_error_mistakes():
@@ -152,13 +153,41 @@ def test_relative_error_mistakes():
     assert np.isnan(nan[2]) and not np.isnan(nan[[0, 1, 3, 4]]).any()
 
 
+def tanh_loss(x, w, g, s):
+    """L(x) = sum(tanh(conv2d(x, w, stride=s)) * g), in torch."""
+    return (torch.tanh(F.conv2d(torch.as_tensor(x), torch.tensor(w), stride=s)) *
+            torch.tensor(g)).sum()
+
+
+def test_numerical_gradient_reference_is_autograd_of_the_tanh_loss():
+    x, w, g, s = layer((2, 3, 9, 8), (3, 3, 2), 2)
+    xt = torch.tensor(x, requires_grad=True)
+    tanh_loss(xt, w, g, s).backward()
+    np.testing.assert_allclose(ml.numerical_grad_reference(x, w, g, s), xt.grad.numpy(),
+                               rtol=1e-12, atol=1e-12)
+    # the tanh is what makes a one-sided difference wrong: L is not linear in x
+    assert not np.allclose(xt.grad.numpy(), autograd(x, w, g, s)[0])
+
+
 def test_numerical_gradient_mistakes():
     x, w, g, s = layer((2, 3, 9, 8), (3, 3, 2), 2)
-    right = autograd(x, w, g, s)[0]
+    right = ml.numerical_grad_reference(x, w, g, s)
     m = ml.numerical_grad_mistakes()
     np.testing.assert_allclose(candidates(m, "grad_step_not_halved", x, w, g, s)[0], 2 * right)
     np.testing.assert_allclose(candidates(m, "grad_all_perturbed", x, w, g, s)[0],
                                np.full(x.shape, right.sum()))
+    # one-sided differences by torch: L(x + h e) - L(x), and L(x) - L(x - h e), over h
+    h, base = 1e-5, tanh_loss(x, w, g, s).item()
+    forward, backward = np.zeros_like(x), np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[idx] = h
+        forward[idx] = (tanh_loss(x + step, w, g, s).item() - base) / h
+        backward[idx] = (base - tanh_loss(x - step, w, g, s).item()) / h
+    one_sided = candidates(m, "grad_one_sided", x, w, g, s)
+    np.testing.assert_allclose(one_sided[0], forward, atol=1e-8)
+    np.testing.assert_allclose(one_sided[1], backward, atol=1e-8)
+    assert np.abs(forward - right).max() > 1e-5   # off by about h / 2 times the curvature
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -245,7 +274,7 @@ def _mean_db(X, K, dY):
 
 
 @pytest.mark.parametrize("student, code", [(_valid_dx, "grad_valid_not_full"),
-                                           (_mean_db, "mean_not_sum")])
+                                           (_mean_db, "grad_bias_mean")])
 def test_single_channel_mistakes_are_named_end_to_end(student, code):
     rng = np.random.default_rng(5)
     args = (rng.normal(size=(7, 6)), rng.normal(size=(2, 3)), rng.normal(size=(6, 4)))
@@ -264,3 +293,99 @@ def test_a_bias_gradient_summed_over_the_channels_is_the_wrong_axis():
     with pytest.raises(CheckFailed) as failed:
         ml.check_gradients(student, [("a layer", args)], name="student")
     assert failed.value.mistake == "grad_wrong_axis", str(failed.value)
+
+
+# ----------------------------------------------------------------------------- 07 in the notebook
+
+NB07 = "07_backward"
+
+
+def single_right(X, K, dY):
+    return signal.convolve2d(dY, K, mode="full"), signal.correlate2d(X, dY, mode="valid"), dY.sum()
+
+
+def dx_of_dy_shape(X, K, dY):
+    """dX computed only where dY has entries: a loop over range(H_out), range(W_out)."""
+    full = signal.convolve2d(dY, K, mode="full")
+    return full[:dY.shape[0], :dY.shape[1]], signal.correlate2d(X, dY, mode="valid"), dY.sum()
+
+
+@pytest.mark.parametrize("student, code, words", [
+    (_valid_dx, "grad_valid_not_full", "padded"),
+    (dx_of_dy_shape, "grad_valid_not_full", "padded"),
+    (lambda X, K, dY: (single_right(X, K, dY)[1], single_right(X, K, dY)[0], dY.sum()),
+     "gradients_out_of_order", "(dX, dK, db)"),
+    (_mean_db, "grad_bias_mean", "SUM of dL/dY"),
+])
+def test_the_single_channel_self_check_gives_the_hint_that_fixes_it(student, code, words):
+    """dX at the wrong size or the gradients in another order used to be told "the loop must
+    run over range(N - F + 1)", the opposite of the fix; db = dY.mean() "divided by the number
+    of kernel entries", with "expected shape (), got ()"."""
+    assert run_cell(NB07, "test_backward_single_self_check",
+                    {"conv2d_backward_single": single_right}) is None
+    failed = run_cell(NB07, "test_backward_single_self_check",
+                      {"conv2d_backward_single": student})
+    assert failed is not None and failed.mistake == code, str(failed)
+    assert words in str(failed)
+    for wrong in ("range(N - F + 1)", "kernel entries", "shape ()"):
+        assert wrong not in str(failed)
+
+
+def scatter_backward(x, weight, grad_out, stride=1, *, flip=False):
+    """The exercise's scatter form; ``flip`` stamps the flipped kernel."""
+    kH, kW = weight.shape[2:]
+    stamp = weight[:, :, ::-1, ::-1] if flip else weight
+    grad_x, grad_weight = np.zeros_like(x), np.zeros_like(weight)
+    for i in range(grad_out.shape[2]):
+        for j in range(grad_out.shape[3]):
+            rows, cols = slice(i * stride, i * stride + kH), slice(j * stride, j * stride + kW)
+            g = grad_out[:, :, i, j]
+            grad_weight += np.einsum("no,nchw->ochw", g, x[:, :, rows, cols])
+            grad_x[:, :, rows, cols] += np.einsum("no,ochw->nchw", g, stamp)
+    return grad_x, grad_weight, grad_out.sum(axis=(0, 2, 3))
+
+
+def test_a_scatter_form_that_stamps_the_flipped_kernel_is_not_told_to_flip():
+    names = {"conv2d_backward": scatter_backward}
+    assert run_cell(NB07, "test_backward_self_check", names) is None
+    names = {"conv2d_backward": lambda *a: scatter_backward(*a, flip=True)}
+    failed = run_cell(NB07, "test_backward_self_check", names)
+    assert failed.mistake == "grad_flip_forgotten", str(failed)
+    assert "scatter form" in str(failed) and "the kernel as it is" in str(failed)
+
+
+def numerical(x, weight, grad_out, stride=1, h=1e-5, *, form="centred", loss="tanh"):
+    """numerical_grad_x as a student writes it: centred or one-sided, of the tanh loss of the
+    exercise or of the linear loss sum(y * grad_out)."""
+    x = np.array(x, dtype=float)
+
+    def L(v):
+        y = F.conv2d(torch.tensor(v), torch.tensor(weight), stride=stride).numpy()
+        return float(((np.tanh(y) if loss == "tanh" else y) * grad_out).sum())
+
+    out, base = np.zeros_like(x), L(x)
+    for idx in np.ndindex(x.shape):
+        saved = x[idx]
+        x[idx] = saved + h
+        plus = L(x)
+        x[idx] = saved - h
+        minus = L(x)
+        x[idx] = saved
+        out[idx] = {"centred": (plus - minus) / (2 * h), "forward": (plus - base) / h,
+                    "backward": (base - minus) / h}[form]
+    return out
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["visible", "graded"])
+def test_a_one_sided_numerical_gradient_fails_with_its_own_hint(visible):
+    """On the linear loss sum(y * grad_out) a one-sided difference is exact and passed; the
+    check's loss has a tanh, so it is off by about h / 2 times the curvature."""
+    def run(**how):
+        return run_cell(NB07, "test_numerical_grad_x",
+                        {"numerical_grad_x": lambda *a: numerical(*a, **how)}, visible=visible)
+
+    assert run() is None
+    for form in ("forward", "backward"):
+        failed = run(form=form)
+        assert failed is not None and failed.mistake == "grad_one_sided", str(failed)
+    assert run(loss="linear") is not None    # the gradient of another loss is not this one

@@ -2,6 +2,9 @@
 the same slip built independently with torch or scipy, on inputs where the slip differs from
 the right answer, and the checks built on them name the slip and pass the right answer."""
 
+import math
+import re
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -11,6 +14,7 @@ import torch.nn.functional as F
 from convlib import mistake_library as ML
 from convlib.checks import CheckFailed
 from convlib.mistakes import MISTAKES
+from tests.notebook_cells import run_cell
 
 rng = np.random.default_rng(1234)
 
@@ -55,16 +59,40 @@ def strided_by_torch(code, X, K, s, p):
         # every window position at stride 1, then only as many as the strided layer has
         size = torch_conv(X, K, stride=s, padding=p).shape
         return torch_conv(X, K, stride=1, padding=p)[:size[0], :size[1]]
+    (sh, sw), (ph, pw) = pair(s), pair(p)
+    if code == "stride_ignored":
+        return None if (sh, sw) == (1, 1) else torch_conv(X, K, stride=1, padding=p)
+    if code == "padding_once":  # F.pad takes (left, right, top, bottom)
+        if (ph, pw) == (0, 0):
+            return None
+        sides = [(pw, 0, ph, 0), (0, pw, 0, ph), (2 * pw, 0, 2 * ph, 0), (0, 2 * pw, 0, 2 * ph)]
+        return [torch_conv(F.pad(torch.tensor(X), side).numpy(), K, stride=s) for side in sides]
+    if code == "rounded_up":
+        # ceil instead of floor: pad one stride more of zeros at the end, keep ceil + 1 windows
+        rows = math.ceil((hw_of(X)[0] + 2 * ph - K.shape[0]) / sh) + 1
+        cols = math.ceil((hw_of(X)[1] + 2 * pw - K.shape[1]) / sw) + 1
+        padded = F.pad(torch.tensor(X), (pw, pw + sw, ph, ph + sh)).numpy()
+        return torch_conv(padded, K, stride=s)[:rows, :cols]
     raise AssertionError(code)
+
+
+def hw_of(X):
+    return np.asarray(X).shape
+
+
+def alternatives(value):
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 @pytest.mark.parametrize("code", sorted(ML.conv2d_strided_mistakes()))
 @pytest.mark.parametrize("hw, khw, s, p", STRIDED_CASES)
 def test_each_strided_mistake_equals_the_torch_construction(code, hw, khw, s, p):
     X, K = rng.normal(size=hw), rng.normal(size=khw)
-    got = fn_of(ML.conv2d_strided_mistakes()[code])(X, K, s, p)
-    want = strided_by_torch(code, X, K, s, p)
-    assert got.shape == want.shape and np.allclose(got, want), code
+    got = alternatives(fn_of(ML.conv2d_strided_mistakes()[code])(X, K, s, p))
+    want = alternatives(strided_by_torch(code, X, K, s, p))
+    assert len(got) == len(want), code
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape and np.allclose(g, w), code
 
 
 def test_strided_reference_is_torch_and_every_mistake_differs_from_it():
@@ -72,8 +100,8 @@ def test_strided_reference_is_torch_and_every_mistake_differs_from_it():
     right = ML.conv2d_strided_reference(X, K, (2, 3), (1, 2))
     assert np.allclose(right, torch_conv(X, K, stride=(2, 3), padding=(1, 2)))
     for code, value in ML.conv2d_strided_mistakes().items():
-        wrong = fn_of(value)(X, K, (2, 3), (1, 2))
-        assert wrong.shape != right.shape or not np.allclose(wrong, right), code
+        for wrong in alternatives(fn_of(value)(X, K, (2, 3), (1, 2))):
+            assert wrong.shape != right.shape or not np.allclose(wrong, right), code
 
 
 def torch_size(n, f, s=1, p=0, d=1):
@@ -311,3 +339,117 @@ def test_convolve2d_mistakes_equal_scipy_with_the_slip_and_differ_from_convoluti
         for g, expected in zip(got, by_scipy[code], strict=True):
             np.testing.assert_allclose(g, expected, atol=1e-12)
             assert g.shape != right.shape or not np.allclose(g, right)   # the slip shows
+
+
+# ----------------------------------------------------------------------------- 03 in the notebook
+# The notebook's own test cells, run on the slips a student makes: visible (what the student's
+# kernel runs) and whole (what the grader runs).
+
+NB03 = "03_stride_padding"
+
+
+def run03(grade_id, names, visible=False):
+    return run_cell(NB03, grade_id, names, visible=visible)
+
+
+def output_size_right(n, f, stride=1, padding=0):
+    return (n - f + 2 * padding) // stride + 1
+
+
+OUTPUT_SIZE_SLIPS = {
+    # round() passed every visible case (the only floor case, 2.5, rounds to even)
+    "rounded_to_nearest": lambda n, f, stride=1, padding=0: round((n - f + 2 * padding) / stride
+                                                                  + 1),
+    "rounded_up": lambda n, f, stride=1, padding=0: math.ceil((n - f + 2 * padding) / stride) + 1,
+    "stride_ignored": lambda n, f, stride=1, padding=0: n - f + 2 * padding + 1,
+    "padding_ignored": lambda n, f, stride=1, padding=0: (n - f) // stride + 1,
+    "padding_once": lambda n, f, stride=1, padding=0: (n - f + padding) // stride + 1,
+}
+
+
+@pytest.mark.parametrize("code", sorted(OUTPUT_SIZE_SLIPS))
+def test_the_visible_output_size_checks_name_each_slip(code):
+    """Each slip fails a visible check of notebook 03 and is named (the seed examples divide
+    evenly, so the floor slips are caught by the second cell)."""
+    names = {"output_size": OUTPUT_SIZE_SLIPS[code]}
+    failures = [run03(grade_id, names, visible=True)
+                for grade_id in ("test_output_size_seed_examples", "test_output_size_hidden")]
+    failed = [f for f in failures if f is not None]
+    assert failed, f"{code} passes every visible check"
+    assert failed[0].mistake == code, str(failed[0])
+    assert str(failed[0]).endswith(MISTAKES[code].explanation)
+    assert run03("test_output_size_hidden", {"output_size": output_size_right}) is None
+
+
+def test_a_wrong_formula_is_not_named_after_the_slip_it_equals_on_one_input():
+    """(n + f + 2p) // s - 1 gives 3 on N=6, F=3, S=2, the rounded-up value there; it rounds
+    nothing up, so no slip is named: the message only says expected and got."""
+    names = {"output_size": lambda n, f, stride=1, padding=0: (n + f + 2 * padding) // stride - 1}
+    for grade_id in ("test_output_size_seed_examples", "test_output_size_hidden"):
+        failed = run03(grade_id, names)
+        assert failed is not None and failed.mistake == "wrong_values", str(failed)
+        assert re.search(r"expected \d+, got \d+\.$", str(failed)), str(failed)  # no hint
+    names = {"output_size": OUTPUT_SIZE_SLIPS["rounded_up"]}
+    assert run03("test_output_size_hidden", names, visible=True).mistake == "rounded_up"
+
+
+RIGHT_SHAPES = {"mnist": (24, 24), "cifar": (16, 16), "resnet_stem": (112, 112), "odd": (5, 3),
+                "wide_kernel": (8, 16), "dilated": (11, 8), "same_ish": (8, 8)}
+
+
+@pytest.mark.parametrize("key, answer, code", [
+    ("cifar", (32, 32), "stride_ignored"), ("resnet_stem", (224, 224), "stride_ignored"),
+    ("odd", (9, 6), "stride_ignored"), ("cifar", (15, 15), "padding_ignored"),
+    ("resnet_stem", (109, 109), "padding_ignored"), ("same_ish", (6, 6), "padding_ignored"),
+])
+def test_a_shape_predicted_without_the_stride_or_the_padding_is_named(key, answer, code):
+    failed = run03("test_predicted_shapes", {"predicted_shapes": {**RIGHT_SHAPES, key: answer}})
+    assert failed is not None and failed.mistake == code, str(failed)
+    assert "not right yet" not in str(failed)
+
+
+@pytest.mark.parametrize("answer", [[24, 24], (24.0, 24.0), np.array([24, 24])])
+def test_a_right_shape_as_a_list_floats_or_an_array_is_accepted(answer):
+    assert run03("test_predicted_shapes",
+                  {"predicted_shapes": {**RIGHT_SHAPES, "mnist": answer}}) is None
+
+
+def strided_student(*, stride_in_size=True, pad="both", size="floor"):
+    """conv2d_strided written as the exercise shows it, with one slip switched on."""
+    def conv2d_strided(image, kernel, stride=1, padding=0):
+        sh, sw = (stride, stride) if np.ndim(stride) == 0 else stride
+        if not stride_in_size:
+            sh = sw = 1                          # stride left out of size and slice
+        ph, pw = (padding, padding) if np.ndim(padding) == 0 else padding
+        X, K = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+        sides = {"both": ((ph, ph), (pw, pw)), "before": ((ph, 0), (pw, 0)),
+                 "after": ((0, ph), (0, pw))}[pad]
+        Xp = np.pad(X, sides)
+        (Hp, Wp), (kH, kW) = Xp.shape, K.shape
+        if size == "ceil":                       # rounded up; zeros so the last window fits
+            H_out, W_out = -(-(Hp - kH) // sh) + 1, -(-(Wp - kW) // sw) + 1
+            Xp = np.pad(Xp, ((0, sh), (0, sw)))
+        else:
+            H_out, W_out = (Hp - kH) // sh + 1, (Wp - kW) // sw + 1
+        Y = np.zeros((H_out, W_out))
+        for i in range(H_out):
+            for j in range(W_out):
+                Y[i, j] = (Xp[i * sh:i * sh + kH, j * sw:j * sw + kW] * K).sum()
+        return Y
+    return conv2d_strided
+
+
+@pytest.mark.parametrize("slip, code", [
+    (dict(stride_in_size=False), "stride_ignored"), (dict(pad="before"), "padding_once"),
+    (dict(pad="after"), "padding_once"), (dict(size="ceil"), "rounded_up"),
+])
+def test_the_visible_strided_checks_give_each_size_slip_its_own_hint(slip, code):
+    """These used to get "too many positions ... N - F + 1 ... without padding" (or "the loop
+    must run over range(N - F + 1)"): the hint of a valid convolution, not of these slips."""
+    assert run03("test_conv2d_strided_hidden", {"conv2d_strided": strided_student()}) is None
+    names = {"conv2d_strided": strided_student(**slip)}
+    failures = [run03(grade_id, names, visible=True)
+                for grade_id in ("test_conv2d_strided_seed_example", "test_conv2d_strided_hidden")]
+    failed = next(f for f in failures if f is not None)
+    assert failed.mistake == code, str(failed)
+    assert "N - F + 1" not in str(failed)

@@ -3,17 +3,14 @@ produces: compared with an independent construction in torch (its pooling functi
 arguments, unfold/fold, autograd), on inputs with ties, overlapping windows, padding and
 several channels and images; and every code has an entry in the vocabulary."""
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from convlib import mistakes
-from convlib.checks import CheckFailed
 from convlib.mistake_library import pool2d_backward_mistakes, pool2d_mistakes
+from tests.notebook_cells import run_cell
 
 # (x shape, kernel, stride, padding): default stride, overlapping windows, padding, a window
 # as large as the padded input
@@ -93,6 +90,11 @@ def expected_forward(kind, code, x, k, s, p):
     X = t(x)
     if code == "pool_stride_one":
         return None if s is not None else pool(X, k, 1, p).numpy()
+    if code == "window_not_strided":  # the right size, the windows of stride 1
+        if (k if s is None else s) == 1:
+            return None
+        H_out, W_out = pool(X, k, s, p).shape[2:]
+        return pool(X, k, 1, p)[:, :, :H_out, :W_out].numpy()
     if code == "pool_padding_ignored":
         return None if p == 0 else pool(X, k, s, 0).numpy()
     if code == "pool_padded_with_zeros":
@@ -114,6 +116,11 @@ def expected_backward(kind, code, x, g, k, s, p):
     step = k if s is None else s
     if code == "pool_stride_one":
         if s is not None:
+            return None
+        H_out, W_out = g.shape[2:]
+        return grad_of(lambda X: pool(X, k, 1, p)[:, :, :H_out, :W_out], x, g)
+    if code == "window_not_strided":  # a stride given, the windows still at (i, j)
+        if s in (None, 1):
             return None
         H_out, W_out = g.shape[2:]
         return grad_of(lambda X: pool(X, k, 1, p)[:, :, :H_out, :W_out], x, g)
@@ -196,18 +203,8 @@ def test_every_pooling_mistake_code_is_in_the_vocabulary():
 
 # ----------------------------------------------------------------------------- in the notebook
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "08_pooling_and_a_network" / \
-    "08_pooling_and_a_network.ipynb"
-
-
-def notebook_cell(grade_id):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    return next(c.source for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def student_pool(kind, *, stride_one=False, no_pad=False, zero_pad=False, exclude_pad=False,
-                 no_mean=False, channels=False):
+                 no_mean=False, channels=False, unstrided=False):
     """Pooling as a student might write it, in loops, with one of the usual mistakes."""
     def pool(x, k, stride=None, padding=0):
         s = (1 if stride_one else k) if stride is None else stride
@@ -219,7 +216,8 @@ def student_pool(kind, *, stride_one=False, no_pad=False, zero_pad=False, exclud
         N, C, Hp, Wp = xp.shape
         out = np.zeros((N, C, (Hp - k) // s + 1, (Wp - k) // s + 1))
         for n, c, i, j in np.ndindex(*out.shape):
-            rows, cols = slice(i * s, i * s + k), slice(j * s, j * s + k)
+            r, q = (i, j) if unstrided else (i * s, j * s)   # unstrided: windows at i:i+k
+            rows, cols = slice(r, r + k), slice(q, q + k)
             w = xp[n, :, rows, cols] if channels else xp[n, c, rows, cols]
             if kind == "max":
                 out[n, c, i, j] = w.max()
@@ -274,6 +272,8 @@ FORWARD_MISTAKES = [
     ("avg", {"no_mean": True}, "sum_not_mean"),
     ("max", {"channels": True}, "pool_channels_mixed"), ("avg", {"channels": True},
                                                          "pool_channels_mixed"),
+    ("max", {"unstrided": True}, "window_not_strided"), ("avg", {"unstrided": True},
+                                                         "window_not_strided"),
 ]
 BACKWARD_MISTAKES = [
     ("max", {"stride_one": True}, "pool_stride_one"), ("avg", {"stride_one": True},
@@ -290,11 +290,8 @@ BACKWARD_MISTAKES = [
 
 
 def run_check(grade_id, names):
-    try:
-        exec(compile(notebook_cell(grade_id), grade_id, "exec"), dict(names))
-    except CheckFailed as err:
-        return err.mistake
-    return None
+    failed = run_cell("08_pooling_and_a_network", grade_id, names)
+    return None if failed is None else failed.mistake
 
 
 @pytest.mark.parametrize("kind, bug, code", FORWARD_MISTAKES, ids=lambda v: str(v))

@@ -381,3 +381,23 @@ def test_the_question_rule_is_red_on_the_old_05_whose_questions_vanished():
         "reflection_seed_minus_eight", "reflection_learned_flip"], problems
     assert asks_a_question("**Explain** why.") and asks_a_question("1. Name a kind of data.")
     assert not asks_a_question("The kernel explains nothing here.")
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_intro_says_run_all_stops_at_the_first_unfinished_check(name):
+    """nbgrader's checks raise until their exercise is done, so Run All stops at the first one:
+    07 and 08 said "Restart & Run All should always work", and in 03 Parts B-D never ran."""
+    nb = read(student_path(name))
+    assert not any("should always work" in cell.source for cell in nb.cells)
+    intro = nb.cells[0].source
+    assert "stops at the first" in intro and "one by one" in intro, intro[-600:]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_a_passed_from_scratch_check_says_so_in_one_voice(name):
+    """check_from_scratch prints that the function is the student's own work; a cell adds no
+    message of its own (03 and 04's cells printed nothing, the others each their own words)."""
+    own_words = re.compile(r"print\(.*(from scratch|own work|itself)", re.IGNORECASE)
+    for cell in read(solution_path(name)).cells:
+        if is_autograded_test(cell) and "check_from_scratch(" in cell.source:
+            assert not own_words.search(cell.source), cell.source[-300:]

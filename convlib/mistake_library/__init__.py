@@ -22,7 +22,9 @@ from .backward import (
     backward_single_reference,
     check_gradients,
     gradient_part,
+    gradient_shape_mistake,
     numerical_grad_mistakes,
+    numerical_grad_reference,
     relative_error_mistakes,
     relative_error_reference,
 )
@@ -56,7 +58,8 @@ __all__ = [
     "im2col_conv2d_mistakes", "layer_param_mistakes", "output_size_mistakes",
     "predicted_shape_mistakes", "receptive_field_mistakes", "GRADIENT_PARTS", "backward_mistakes",
     "backward_reference", "backward_results", "backward_single_mistakes",
-    "backward_single_reference", "check_gradients", "gradient_part", "numerical_grad_mistakes",
+    "backward_single_reference", "check_gradients", "gradient_part", "gradient_shape_mistake",
+    "numerical_grad_mistakes", "numerical_grad_reference",
     "relative_error_mistakes", "relative_error_reference", "pool2d_backward_mistakes",
     "pool2d_mistakes",
 ]

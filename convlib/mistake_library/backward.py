@@ -16,9 +16,10 @@ from .oracle import as_float64, correlate_valid
 # backward_mistakes(part) / backward_single_mistakes(part) what each mistake makes of it.
 
 __all__ = ["GRADIENT_PARTS", "backward_mistakes",
-            "backward_reference", "backward_results", "backward_single_mistakes",
-            "backward_single_reference", "check_gradients", "gradient_part",
-            "numerical_grad_mistakes", "relative_error_mistakes", "relative_error_reference"]
+           "backward_reference", "backward_results", "backward_single_mistakes",
+           "backward_single_reference", "check_gradients", "gradient_part",
+           "gradient_shape_mistake", "numerical_grad_mistakes", "numerical_grad_reference",
+           "relative_error_mistakes", "relative_error_reference"]
 
 GRADIENT_PARTS = ("grad_x", "grad_weight", "grad_bias")
 _SINGLE_NAMES = ("dX", "dK", "db")
@@ -82,7 +83,20 @@ def check_gradients(fn, cases, *, name, single=False):
             checks.check_function(gradient_part(fn, index, name), [(label, args)],
                                   lambda *_, value=expected[index]: value,
                                   name=f"{name} ({shown})", returns="numpy",
-                                  mistakes=mistakes_of(part))
+                                  mistakes=mistakes_of(part),
+                                  shape_mistake=lambda want, got, part=part:
+                                  gradient_shape_mistake(part, want, got))
+
+
+def gradient_shape_mistake(part, expected_shape, got_shape):
+    """The mistake a gradient of the wrong shape most likely is, when no candidate explains it:
+    an input gradient smaller than the input was not padded to 'full' (not "the loop misses a
+    position": dX has the input's shape); any other wrong shape, that a gradient has the shape
+    of what it is the gradient of."""
+    if part == "grad_x" and len(got_shape) == len(expected_shape) and all(
+            g <= e for g, e in zip(got_shape, expected_shape, strict=True)):
+        return "grad_valid_not_full"
+    return "grad_wrong_shape"
 
 
 def _dilate(g, stride):
@@ -148,14 +162,38 @@ def _true_grad_x(x, weight, grad_out, stride=1):
     return _fit(_grad_x(grad_out, weight, stride), as_float64(x).shape[-2:])
 
 
+def _true_grads(x, w, g, s=1):
+    """(grad_x, grad_weight, grad_bias) by the private oracle."""
+    return (_true_grad_x(x, w, g, s), _grad_w(x, g, s, as_float64(w).shape[-2:]),
+            as_float64(g).sum(axis=(0, 2, 3)))
+
+
+def _out_of_order(index):
+    """What the slot `index` holds when the gradients are returned in another order: one of
+    the two other gradients."""
+    return lambda x, w, g, s=1: [v for i, v in enumerate(_true_grads(x, w, g, s)) if i != index]
+
+
+def _leftover_dropped(x, w, g, s=1):
+    """dL/dx without the rows and columns no window reached (the stride's leftover): the full
+    convolution of the dilated gradient as it comes, not filled up to the input's shape."""
+    out = _grad_x(g, w, s)
+    return None if out is None or out.shape == as_float64(x).shape else out
+
+
 def backward_mistakes(part):
     """Wrong answers for one gradient of ``fn(x, weight, grad_out, stride=1)`` (NCHW, valid):
     ``part`` is "grad_x", "grad_weight" or "grad_bias"."""
     def hw(x):
         return as_float64(x).shape[-2:]
 
+    if part not in GRADIENT_PARTS:
+        raise ValueError(f"part must be one of {GRADIENT_PARTS}, got {part!r}")
+    order = {"gradients_out_of_order": _out_of_order(GRADIENT_PARTS.index(part))}
     if part == "grad_x":
         return {
+            **order,
+            "grad_leftover_dropped": _leftover_dropped,
             "grad_flip_forgotten": lambda x, w, g, s=1: _fit(_grad_x(g, w, s, flip=False), hw(x)),
             "grad_valid_not_full": lambda x, w, g, s=1: [_grad_x(g, w, s, full=False),
                                                          _grad_x(g, w, s, full=False, flip=False)],
@@ -169,6 +207,7 @@ def backward_mistakes(part):
             return as_float64(w).shape[-2:]
 
         return {
+            **order,
             "grad_flip_added": lambda x, w, g, s=1: [
                 _grad_w(x, g, s, kernel(w))[..., ::-1, ::-1],
                 _grad_w(x, as_float64(g)[..., ::-1, ::-1], s, kernel(w))],
@@ -177,15 +216,16 @@ def backward_mistakes(part):
                 _grad_w(x, g, s, kernel(w), batch="first"),
                 _grad_w(x, g, s, kernel(w), batch="mean")],
         }
-    if part == "grad_bias":
-        return {
-            "grad_batch_not_summed": lambda x, w, g, s=1: [
-                as_float64(g)[0].sum(axis=(1, 2)), as_float64(g).sum(axis=(2, 3)).mean(axis=0)],
-            "grad_wrong_axis": lambda x, w, g, s=1: [
-                as_float64(g).sum(axis=(1, 2, 3)), as_float64(g).sum(axis=(2, 3)),
-                np.asarray(as_float64(g).sum())],
-        }
-    raise ValueError(f"part must be one of {GRADIENT_PARTS}, got {part!r}")
+    return {
+        **order,
+        "grad_batch_not_summed": lambda x, w, g, s=1: [
+            as_float64(g)[0].sum(axis=(1, 2)), as_float64(g).sum(axis=(2, 3)).mean(axis=0)],
+        "grad_bias_mean": lambda x, w, g, s=1: [
+            as_float64(g).mean(axis=(0, 2, 3)), as_float64(g).mean(axis=(2, 3)).sum(axis=0)],
+        "grad_wrong_axis": lambda x, w, g, s=1: [
+            as_float64(g).sum(axis=(1, 2, 3)), as_float64(g).sum(axis=(2, 3)),
+            np.asarray(as_float64(g).sum())],
+    }
 
 
 def _as_batch(*arrays):
@@ -199,20 +239,29 @@ def _as_layer(mistakes):
         def wrong(X, K, dY):
             out = f(*_as_batch(X, K, dY), 1)
             outs = out if isinstance(out, list) else [out]
-            return [None if o is None else np.asarray(o).reshape(np.asarray(o).shape[2:])
-                    if np.ndim(o) == 4 else np.asarray(o) for o in outs]
+            return [None if o is None else _single_shape(np.asarray(o)) for o in outs]
         return wrong
     return {code: single(f) for code, f in mistakes.items()}
+
+
+def _single_shape(a):
+    """A layer's gradient as the single-channel exercise returns it: (1, 1, h, w) -> (h, w),
+    the bias gradient (1,) -> a number."""
+    if a.ndim == 4:
+        return a.reshape(a.shape[2:])
+    return a.reshape(()) if a.shape == (1,) else a
 
 
 def backward_single_mistakes(part):
     """Wrong answers for one gradient of ``fn(X, K, dY) -> (dX, dK, db)``: single channel,
     stride 1, valid. ``part`` is "grad_x" (dX), "grad_weight" (dK) or "grad_bias" (db)."""
-    if part == "grad_bias":
-        return {"mean_not_sum": lambda X, K, dY: np.asarray(as_float64(dY).mean())}
     mistakes = _as_layer(backward_mistakes(part))
-    return {code: f for code, f in mistakes.items()
-            if code not in ("grad_stride_ignored", "grad_batch_not_summed", "grad_wrong_axis")}
+    kept = {code: f for code, f in mistakes.items()
+            if code not in ("grad_stride_ignored", "grad_batch_not_summed", "grad_wrong_axis",
+                            "grad_leftover_dropped")}
+    if part == "grad_bias":
+        kept["grad_bias_mean"] = lambda X, K, dY: np.asarray(as_float64(dY).mean())
+    return kept
 
 
 def backward_reference(x, weight, grad_out, stride=1):
@@ -276,11 +325,61 @@ def relative_error_mistakes():
     }
 
 
+# numerical_grad_x(x, weight, grad_out, stride=1, h=1e-5) differentiates
+# L(x) = sum(tanh(conv2d(x, weight, stride)) * grad_out): the tanh gives L a curvature, so a
+# one-sided difference is off by about h / 2 times it (on a loss linear in x it would be exact
+# and pass).
+NUMERICAL_GRAD_STEP = 1e-5
+
+
+def _forward(x, w, stride):
+    """conv2d(x, w, stride) of NCHW float64 arrays, in numpy (private oracle)."""
+    x, w = as_float64(x), as_float64(w)
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.einsum("ncijab,ocab->noij", windows[:, :, ::stride, ::stride], w)
+
+
+def _tanh_loss(x, w, g, stride):
+    return float((np.tanh(_forward(x, w, stride)) * as_float64(g)).sum())
+
+
+def numerical_grad_reference(x, weight, grad_out, stride=1, h=None):
+    """dL/dx of L(x) = sum(tanh(conv2d(x, weight, stride)) * grad_out) by torch autograd, in
+    float64: what a centred difference approaches."""
+    import torch
+    import torch.nn.functional as F
+
+    xt = torch.tensor(as_float64(x), requires_grad=True)
+    y = F.conv2d(xt, torch.tensor(as_float64(weight)), stride=stride)
+    (torch.tanh(y) * torch.tensor(as_float64(grad_out))).sum().backward()
+    return xt.grad.numpy()
+
+
+def _one_sided(x, w, g, s=1, h=None):
+    """Forward and backward differences, (L(x + h e) - L(x)) / h and (L(x) - L(x - h e)) / h."""
+    h = NUMERICAL_GRAD_STEP if h is None else h
+    x = as_float64(x).copy()
+    base = _tanh_loss(x, w, g, s)
+    forward, backward = np.zeros_like(x), np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        saved = x[idx]
+        x[idx] = saved + h
+        forward[idx] = (_tanh_loss(x, w, g, s) - base) / h
+        x[idx] = saved - h
+        backward[idx] = (base - _tanh_loss(x, w, g, s)) / h
+        x[idx] = saved
+    return [forward, backward]
+
+
 def numerical_grad_mistakes():
-    """Wrong answers for ``numerical_grad_x(x, weight, grad_out, stride=1, h=...)``: the centred
-    differences of L(x) = sum(conv2d(x, weight, stride) * grad_out)."""
+    """Wrong answers for ``numerical_grad_x(x, weight, grad_out, stride=1, h=1e-5)``: the centred
+    differences of L(x) = sum(tanh(conv2d(x, weight, stride)) * grad_out)."""
+    def right(x, w, g, s=1):
+        return numerical_grad_reference(x, w, g, s)
+
     return {
-        "grad_step_not_halved": lambda x, w, g, s=1, h=None: 2 * _true_grad_x(x, w, g, s),
+        "grad_one_sided": _one_sided,
+        "grad_step_not_halved": lambda x, w, g, s=1, h=None: 2 * right(x, w, g, s),
         "grad_all_perturbed": lambda x, w, g, s=1, h=None: np.full(
-            as_float64(x).shape, _true_grad_x(x, w, g, s).sum()),
+            as_float64(x).shape, right(x, w, g, s).sum()),
     }

@@ -71,11 +71,14 @@ __all__ += ["check_output_size", "check_predicted_shapes", "conv2d_strided_mista
 def output_size_mistakes(n, f, stride=1, padding=0, dilation=1):
     """What the usual slips of O = floor((N - F' + 2P) / S) + 1 give along one axis (F' =
     D(F - 1) + 1): ``{code: value}`` (a float where the slip keeps the fraction; None where the
-    slip does not apply)."""
+    slip does not apply). Where two slips give the same value the first is named."""
     span = n - (dilation * (f - 1) + 1)
     return {
         "no_floor": (span + 2 * padding) / stride + 1,
         "rounded_up": -(-(span + 2 * padding) // stride) + 1,
+        "rounded_to_nearest": round((span + 2 * padding) / stride + 1),  # x.5 to even
+        "stride_ignored": span + 2 * padding + 1 if stride != 1 else None,
+        "padding_ignored": span // stride + 1 if padding else None,
         "padding_once": (span + padding) // stride + 1,
         "no_plus_one": (span + 2 * padding) // stride,
         "stride_applied_to_all": (span + 2 * padding + 1) // stride,
@@ -83,9 +86,46 @@ def output_size_mistakes(n, f, stride=1, padding=0, dilation=1):
     }
 
 
+# (n, f, stride, padding) on which the slips of output_size_mistakes give different numbers:
+# fractions below, at and above .5, padding with and without a stride
+_OUTPUT_SIZE_PROBES = [(5, 3, 1, 0), (6, 3, 2, 0), (8, 3, 3, 0), (7, 2, 3, 1), (10, 4, 3, 1),
+                       (9, 2, 4, 2), (11, 3, 2, 2), (13, 5, 1, 2), (12, 5, 3, 1)]
+
+
+def _slips_followed(fn, args):
+    """The slips of ``output_size_mistakes(*args)`` that ``fn`` makes on ``args`` AND on every
+    probe: one wrong number can equal a slip by chance ((n + f + 2p) // s - 1 is the
+    rounded-up value on N=6, F=3, S=2), a function that follows the slip everywhere cannot."""
+    answers = {}
+
+    def answer(probe):
+        if probe not in answers:
+            try:
+                answers[probe] = fn(*probe)
+            except Exception:  # noqa: BLE001  (a function that fails here follows no slip)
+                answers[probe] = None
+        return answers[probe]
+
+    def same(got, slip):
+        try:
+            return got is not None and float(got) == float(slip)
+        except (TypeError, ValueError):
+            return False
+
+    followed = {}
+    for code, value in output_size_mistakes(*args).items():
+        if value is None or not same(answer(tuple(args)), value):
+            continue
+        if all(same(answer(probe), output_size_mistakes(*probe)[code])
+               for probe in _OUTPUT_SIZE_PROBES if output_size_mistakes(*probe)[code] is not None):
+            followed[code] = value
+    return followed
+
+
 def check_output_size(fn, cases, *, name="output_size"):
     """``fn(n, f, stride, padding)`` against ``convlib.shapes.output_size`` on each ``(label,
-    args)`` case: the value (the expected one shown, the slip named), then that it is an int."""
+    args)`` case: the value (the expected one shown; a slip is named only if ``fn`` makes it on
+    other inputs too), then that it is an int."""
     from .. import checks
     from ..shapes import output_size
 
@@ -96,7 +136,7 @@ def check_output_size(fn, cases, *, name="output_size"):
             got = None
         if got is not None:
             checks.check_value(got, output_size(*args), case=label, name=name, reveal=True,
-                               mistakes=output_size_mistakes(*args))
+                               mistakes=_slips_followed(fn, args))
         checks.check_function(fn, [(label, args)], output_size, name=name, returns="number")
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
             raise checks.CheckFailed(
@@ -128,7 +168,9 @@ def _entry(answers, key, name):
 
 def check_predicted_shapes(predicted, layers, *, name="predicted_shapes"):
     """Each ``predicted[key]`` against the shape torch gives for ``layers[key] = (input (H, W),
-    kernel (kH, kW), stride, padding, dilation)``; a list is taken as a tuple."""
+    kernel (kH, kW), stride, padding, dilation)``. The numbers are what is asked: a list or an
+    array is taken as a tuple, and 24.0 counts as 24 (accepted rather than refused: a shape
+    written as [24, 24] is not a wrong prediction)."""
     import torch
     import torch.nn.functional as F
 
@@ -138,7 +180,7 @@ def check_predicted_shapes(predicted, layers, *, name="predicted_shapes"):
         expected = tuple(F.conv2d(torch.zeros(1, 1, *hw), torch.zeros(1, 1, *khw), stride=s,
                                   padding=p, dilation=d).shape[-2:])
         got = _entry(predicted, key, name)
-        checks.check_value(tuple(got) if isinstance(got, list) else got, expected,
+        checks.check_value(tuple(got) if isinstance(got, (list, np.ndarray)) else got, expected,
                            case=f'layer "{key}"', name=name,
                            mistakes=predicted_shape_mistakes(hw, khw, s, p, d))
 
@@ -173,16 +215,62 @@ def _window_not_strided(x, k, stride=1, padding=0):
     return None if right is None else full[:right.shape[0], :right.shape[1]]
 
 
+def _stride_ignored(x, k, stride=1, padding=0):
+    """Stride 1 in the size and in the slices: the padded stride-1 result."""
+    return None if as_int_tuple(stride, "stride") == (1, 1) else _strided(x, k, 1, padding)
+
+
+def _padded_one_side(x, k, stride=1, padding=0):
+    """The padding put on one side only: P (or all 2P) rows above or below, columns left or
+    right, then slid at the stride."""
+    (ph, pw), (sh, sw) = as_int_tuple(padding, "padding"), as_int_tuple(stride, "stride")
+    if (ph, pw) == (0, 0):
+        return None
+    outs = []
+    for rows, cols in (((ph, 0), (pw, 0)), ((0, ph), (0, pw)), ((2 * ph, 0), (2 * pw, 0)),
+                       ((0, 2 * ph), (0, 2 * pw))):
+        out = correlate_valid(np.pad(as_float64(x), (rows, cols)), k)
+        outs.append(None if out is None else out[::sh, ::sw])
+    return outs
+
+
+def _rounded_up(x, k, stride=1, padding=0):
+    """The output size rounded up: one more window where the stride does not divide, reading
+    zeros past the end of the padded image."""
+    (ph, pw), (sh, sw) = as_int_tuple(padding, "padding"), as_int_tuple(stride, "stride")
+    x, k = as_float64(x), as_float64(k)
+    xp = np.pad(x, ((ph, ph + sh), (pw, pw + sw)))
+    rows = -(-(x.shape[0] + 2 * ph - k.shape[0]) // sh) + 1
+    cols = -(-(x.shape[1] + 2 * pw - k.shape[1]) // sw) + 1
+    out = correlate_valid(xp, k)
+    return None if out is None else out[::sh, ::sw][:rows, :cols]
+
+
 def conv2d_strided_mistakes():
-    """Candidate wrong answers for ``fn(image, kernel, stride=1, padding=0)``."""
+    """Candidate wrong answers for ``fn(image, kernel, stride=1, padding=0)``. An output of a
+    wrong shape is named by the first of these with that shape (the stride-1 size, the size
+    without padding, ...), so each size slip gets its own hint."""
     return {
         "kernel_flipped": lambda x, k, s=1, p=0: _strided(x, as_float64(k)[::-1, ::-1], s, p),
         "window_not_strided": _window_not_strided,
+        "stride_ignored": (_stride_ignored,
+                           "Your output is what stride 1 gives: use the stride both for the "
+                           "size, H_out = (H + 2*ph - kH) // sh + 1, and in the slice, where "
+                           "window (i, j) starts at row i*sh, column j*sw."),
         "stride_pair_swapped": lambda x, k, s=1, p=0: _strided(x, k, _swapped(s, "stride"), p),
         "padding_pair_swapped": lambda x, k, s=1, p=0: _strided(x, k, s, _swapped(p, "padding")),
         "padding_ignored": (lambda x, k, s=1, p=0: _strided(x, k, s, 0),
                             "Your output ignores the padding: add ph rows of zeros above AND "
                             "below the image and pw columns left AND right before sliding."),
+        "padding_once": (_padded_one_side,
+                         "Your image is padded on one side only: add ph rows of zeros above "
+                         "AND ph below, pw columns on the left AND pw on the right "
+                         "(np.pad(X, ((ph, ph), (pw, pw))))."),
+        "rounded_up": (_rounded_up,
+                       "Your output has one window too many where the stride does not divide: "
+                       "the output size is rounded DOWN, H_out = (H + 2*ph - kH) // sh + 1 "
+                       "(floor division), because a window that would stick out of the padded "
+                       "image is not a position."),
         "kernel_transposed": lambda x, k, s=1, p=0: _strided(x, as_float64(k).T, s, p),
     }
 

@@ -115,8 +115,16 @@ def pool2d_mistakes(kind):
     def pool(x, k, s=None, p=0, *, fill=fill, reduce=reduce):
         return _pool(x, k, s, p, fill=fill, reduce=reduce)
 
+    def window_not_strided(x, k, s=None, p=0):
+        """The right number of outputs, but output (i, j) reads the window at (i, j)."""
+        right, every = pool(x, k, s, p), pool(x, k, 1, p)
+        if right is None or every is None or (k if s is None else s) == 1:
+            return None
+        return every[:, :, :right.shape[2], :right.shape[3]]
+
     mistakes = {
         "pool_stride_one": lambda x, k, s=None, p=0: _when(s is None, pool(x, k, 1, p)),
+        "window_not_strided": window_not_strided,
         "pool_padding_ignored": lambda x, k, s=None, p=0: _when(p > 0, pool(x, k, s, 0)),
     }
     if kind == "max":
@@ -146,6 +154,9 @@ def pool2d_backward_mistakes(kind):
     mistakes = {
         "pool_stride_one": lambda x, g, k, s=None, p=0: _when(s is None, grad(x, g, k, s, p,
                                                                                 step=1)),
+        # a stride given, and the windows still taken at (i, j): the same step of 1
+        "window_not_strided": lambda x, g, k, s=None, p=0: _when(s not in (None, 1), grad(
+            x, g, k, s, p, step=1)),
     }
     if kind == "max":
         mistakes["max_grad_to_every_tie"] = lambda x, g, k, s=None, p=0: grad(
