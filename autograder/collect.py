@@ -5,6 +5,7 @@ LMS file names. The default pattern accepts, anywhere in the zip,
 
     <student>_<notebook>.ipynb                       s01_02_conv2d.ipynb
     <student>_<anything>_<notebook>[-N].ipynb        doejane_12345_678901_02_conv2d-1.ipynb (Canvas)
+    <name>_<number>_assignsubmission_file_<notebook>.ipynb   (Moodle: the student is <number>)
 
 where <student> has no underscore and starts with a letter or digit, and <notebook> is one of the
 assignment's released notebooks. Another LMS needs `--pattern REGEX`: a Python regular expression
@@ -35,8 +36,12 @@ ANOTHER = "a notebook of another assignment"
 
 
 def default_pattern(notebooks: list[str]) -> str:
+    """Canvas and plain names: the student is the first part; Moodle's
+    `Full Name_1234567_assignsubmission_file_<notebook>`: the student is the participant number
+    (the full name before it is skipped: it has spaces and is not unique)."""
     names = "|".join(re.escape(nb) for nb in sorted(notebooks, key=len, reverse=True))
-    return (r"^.*/(?P<student_id>[A-Za-z0-9][^_/]*)_(?:[^/]*_)?"
+    moodle_name = r"(?:[^/_]*_(?=[0-9]+_assignsubmission_file_))?"
+    return (rf"^.*/{moodle_name}(?P<student_id>[^\W_][^_/]*)_(?:[^/]*_)?"
             rf"(?P<file_id>{names})(?:-[0-9]+)?\.ipynb$")
 
 

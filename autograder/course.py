@@ -59,7 +59,7 @@ class WorkflowError(Exception):
 # A student id names folders, gradebook rows, CSV cells, nbgrader's exchange files (which use
 # "+" as a separator) and a command-line argument (`grade --student ID`), so it is kept to
 # characters that mean nothing in any of them.
-STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+STUDENT_ID = re.compile(r"[^\W_][\w.@-]{0,127}")  # letters of any script: müllerjörg
 STUDENT_ID_RULE = ("letters, digits and . _ @ - only, starting with a letter or digit (no "
                    "spaces), at most 128 characters")
 

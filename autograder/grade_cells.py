@@ -24,6 +24,7 @@ from .sandbox import SandboxDied, SandboxTimeout
 from .sandboxed import channel
 from .source_notebook import clean_cell, free_names, match_cells, nbgrader_meta, normalise
 from .student_proxy import (
+    SAFE_EXCEPTIONS,
     STUDENT_TEXT_KEEP,
     GraderAbort,
     StudentFunction,
@@ -85,11 +86,12 @@ class NotebookGrader:
         self.policies = {}  # from-scratch function name -> its policy (convlib.forbidden)
         self.hidden_seen = False  # a hidden input has reached the student's process
         self.ran = []  # sources of the student cells run so far, to run again after a restart
-        self.given_up = {}  # function name -> why it is not called again (it timed out, ...)
+        self.given_up = {}  # function name -> (status, why it is not called again)
         self.restarts = 0
-        self.cell_errors = []  # ("def conv2d(image, kernel)", "SyntaxError: ...") per cell
+        self.cell_errors = []  # (source, its first line, "SyntaxError: ...") per failed cell
         self.past_flags = set()  # flags of the student processes replaced by restart()
         self.past_tamper = []  # and their audit events (Session.tamper)
+        self.record_off = False  # a canary did not reach the record (check_record)
         self._static = {}  # function name -> static findings (the cells do not change)
         self._tampering = None
 
@@ -142,8 +144,7 @@ class NotebookGrader:
 
     def call(self, name, args, kwargs):
         if name in self.given_up:
-            status = "timeout" if "did not finish in time" in self.given_up[name] else "error"
-            raise GraderAbort(status, self.given_up[name])
+            raise GraderAbort(*self.given_up[name])
         try:
             tree, blobs = channel.encode([tuple(args), dict(kwargs)])
         except channel.NotPlainData as err:
@@ -157,8 +158,8 @@ class NotebookGrader:
             reply, out = self.request({"op": "call", "name": name, "args": tree}, blobs)
         except GraderAbort as err:
             what = "did not finish in time" if err.status == "timeout" else "ended its process"
-            self.given_up[name] = (f"{name} was not called again: in an earlier check it "
-                                   f"{what}. {err.message}")
+            self.given_up[name] = (err.status, f"{name} was not called again: in an earlier "
+                                               f"check it {what}. {err.message}")
             raise
         finally:
             self.records.setdefault(name, []).extend(self.session.records())
@@ -193,6 +194,7 @@ class NotebookGrader:
         when the notebook is done (`verdicts`): every check of the function then scores 0."""
         self.policies[name] = forbidden
         self._probe(name, args)
+        self.check_record()  # in this process: a restart later gives a fresh one
         reason = self.verdict(name)
         if reason:
             self.flags.add("forbidden_call")
@@ -214,6 +216,9 @@ class NotebookGrader:
             self.flags.add("tampered")
             return (f"cannot be checked: the notebook uses {tampering[0]}, which could switch "
                     "off the grader's record of library calls")
+        if self.record_off:
+            self.flags.add("tampered")
+            return "cannot be checked: the grader's record of library calls was switched off"
         self.session.records()  # collects the audit events, whenever they came
         events = self.past_tamper + self.session.tamper
         if events:
@@ -230,18 +235,21 @@ class NotebookGrader:
         that the record still works (a canary convolution run in the student's process)."""
         if not self.policies:
             return {}
+        self.check_record()
         out = {name: self.verdict(name) for name in self.policies}
-        if not self.session.dead:
-            try:
-                missing = self.session.unrecorded()
-            except (SandboxDied, SandboxTimeout):
-                missing = []  # it died: no canary, no claim
-            if missing:
-                self.flags.add("tampered")
-                for name in out:
-                    out[name] = out[name] or ("cannot be checked: the grader's record of "
-                                              "library calls was switched off")
         return {name: reason for name, reason in out.items() if reason}
+
+    def check_record(self):
+        """Run the canary convolutions in the student's process: if one does not reach the
+        record, the record was switched off and no from-scratch answer can be checked."""
+        if self.session.dead:
+            return  # it died: no canary, no claim
+        try:
+            missing = self.session.unrecorded()
+        except (SandboxDied, SandboxTimeout):
+            missing = []
+        if missing:
+            self.record_off = True
 
     def _probe(self, name, args=None):
         """Run `name` once under the record; a function that never ran is not from scratch."""
@@ -259,6 +267,17 @@ class NotebookGrader:
 
     # -- cells -----------------------------------------------------------------------------
 
+    def defining_cell_error(self, err):
+        """(first line, error) of the failed student cell that defines the missing name, or
+        None (then the failed cells are not the reason)."""
+        name = getattr(err, "name", None)
+        if not name:
+            return None
+        defines = re.compile(rf"^\s*(?:(?:async\s+)?def|class)\s+{re.escape(name)}\b|"
+                             rf"^\s*{re.escape(name)}\s*(?::[^=]*)?=(?!=)", re.MULTILINE)
+        return next(((first, error) for source, first, error in self.cell_errors
+                     if defines.search(source)), None)
+
     def note_cell_error(self, source, reply):
         """Remember a student cell's error, to explain a name it should have defined. Only its
         type once a hidden input has reached the process (the message could carry it), and a
@@ -267,15 +286,15 @@ class NotebookGrader:
         if not error:
             return
         name = str(error[0])[:100]
-        name = name if isinstance(getattr(builtins, name, None), type) else "an error"
+        name = name if name in SAFE_EXCEPTIONS else "an error"
         lines = [line.strip() for line in source.splitlines() if line.strip()]
         first_line = (lines[0] if lines else "")[:60]
         if self.hidden_seen or name == "an error":
-            self.cell_errors.append((first_line, name))
+            self.cell_errors.append((source, first_line, name))
         else:
             text = re.sub(r"\(<ipython-input-[^>]*>, (line \d+)\)", r"(\1 of that cell)",
                           str(error[1])[:200])
-            self.cell_errors.append((first_line, f"{name}: {text}"))
+            self.cell_errors.append((source, first_line, f"{name}: {text}"))
 
     def run_student_cell(self, source):
         reply, _ = self.request({"op": "run", "source": source})
@@ -295,8 +314,9 @@ class NotebookGrader:
             entry.update(status=err.status, message=err.message)
         except Exception as err:  # noqa: BLE001  (every failure of a check is reported)
             entry.update(**failure_entry(err))
-            if isinstance(err, NameError) and self.cell_errors:
-                first_line, error = self.cell_errors[0]
+            cause = self.defining_cell_error(err) if isinstance(err, NameError) else None
+            if cause:
+                first_line, error = cause
                 entry.message = (f"{entry.message} Your cell that starts `{first_line}` raised "
                                  f"{error}, so what it defines does not exist: fix that cell "
                                  "first.")
@@ -405,6 +425,16 @@ def grade_cells(session, source, nb, stdout):
              and not nbgrader_meta(c).get("solution")}
     written = [(n, text) for n, text in student_sources if normalise(text) not in given]
     grader = NotebookGrader(session, source, student_sources, written)
+    try:
+        return _grade_steps(grader, session, source, nb, steps, warnings, stdout)
+    except BaseException:
+        if grader.session is not session:  # a restart's process: ours to end
+            grader.session.close()
+        raise
+
+
+def _grade_steps(grader, session, source, nb, steps, warnings, stdout):
+    """grade_cells' walk over the matched cells (its return value)."""
     results, out_cells = {}, []
     stopped = None
     for kind, index, test in steps:

@@ -116,13 +116,20 @@ def with_hand_grades(results, db_url, course_id=None):
                 if grade is None:
                     continue
                 cell["by_hand"] = grade.manual_score is not None
-                if grade.manual_score is None and grade.auto_score is None:
-                    cell["points"] = None  # waiting for the instructor
+                if waiting_for_hand_grade(grade):
+                    cell["points"] = None
                 else:
                     cell["points"] = float(grade.score)
             result["score"] = float(sum(c.get("points") or 0 for c in result.get("cells") or []))
             result["comments"] = comments
     return out
+
+
+def waiting_for_hand_grade(grade):
+    """An nbgrader Grade no one has scored yet: the grader left it to the instructor (an answer
+    graded by hand) and the instructor has not given a score. nbgrader's own needs_manual_grade
+    stays set after a regrade even when a hand score exists."""
+    return grade.manual_score is None and grade.auto_score is None
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,8 @@ def submissions(db_url, course_id=None, assignments=None):
                 rows.append(Submission(
                     **common, timestamp=_text(sub.timestamp), raw_score=float(sub.score),
                     late_submission_penalty=penalty, score=max(0.0, sub.score - penalty),
-                    needs_manual_grade=bool(sub.needs_manual_grade)))
+                    needs_manual_grade=any(waiting_for_hand_grade(g) for nb in sub.notebooks
+                                           for g in nb.grades)))
         names = [a.name for a in gb.assignments]
     return rows, names
 

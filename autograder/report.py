@@ -275,9 +275,9 @@ errors)</h2>
 a file that was not graded.</p>
 {table(flagged, FLAGGED_COLUMNS)}
 <h2>Checks that raised an error</h2>
-<p>Where in the trusted test code a check raised an error instead of failing (the students see
-only that it did). One place hit by many students is more likely a fault of the test cell than
-of their code.</p>
+<p>Where in the trusted test code a check raised an error instead of failing (after a hidden
+input, the students see only that it did). One place hit by many students is more likely a
+fault of the test cell than of their code.</p>
 {table(raised, ["assignment", "notebook", "test", "trace", "submissions", "students"])}
 <h2>Unusually similar answers</h2>
 {similar_html}

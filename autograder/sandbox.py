@@ -34,7 +34,6 @@ from .sandbox_command import SETPRIV, UID, bwrap_command, can_drop_to_nobody, un
 from .sandboxed import channel
 
 RECORD_CLOSED = 86  # the exit status of a student process that closed its record (kernel.py)
-TAMPER_PREFIX = "tamper:"  # a record line of kernel.tamper_audit_hook (kernel.py)
 # Library convolutions the kernel's canary runs; each must reach the record (sandboxed/kernel.py).
 CANARY_LABELS = ("torch.ops.aten.convolution", "numpy.convolve", "scipy.signal.correlate2d",
                  "convlib.conv.correlate2d")
@@ -268,6 +267,7 @@ class Session:
         self.ended = None  # the fork server's report on how the process ended (after close)
         self.flags = set()
         self.tamper = []  # audit events of ways to rewrite the record (kernel.TAMPER_EVENTS)
+        self._drained = b""  # record read after a request, not yet asked for by records()
 
     def request(self, header, blobs=(), timeout=None):
         if self.dead:
@@ -293,6 +293,7 @@ class Session:
             self.flags.add("crashed")
             self.sandbox.kill()
             raise SandboxDied(self.dead) from None
+        self._drained += self._read_record()  # the student's process clears its "sent" set
         if reply.get("output_flooded"):
             self.flags.add("output_limit")
         if reply.get("memory_error"):
@@ -301,6 +302,16 @@ class Session:
 
     def records(self):
         """Labels of the library convolutions run since the last call (convlib.forbidden)."""
+        data, self._drained = self._drained + self._read_record(), b""
+        labels = [line.decode(errors="replace") for line in data.split(b"\n") if line]
+        prefix = channel.TAMPER_PREFIX
+        self.tamper += [label[len(prefix):] for label in labels
+                        if label.startswith(prefix)]  # kept, whenever they came
+        return [label for label in labels if not label.startswith(prefix)]
+
+    def _read_record(self):
+        """Everything in the record pipe now. Read after every request, since the student's
+        process writes each label once per request (kernel.record)."""
         data = b""
         while self.record_fd is not None:
             try:
@@ -312,10 +323,7 @@ class Session:
             if not chunk:
                 break
             data += chunk
-        labels = [line.decode(errors="replace") for line in data.split(b"\n") if line]
-        self.tamper += [label[len(TAMPER_PREFIX):] for label in labels
-                        if label.startswith(TAMPER_PREFIX)]  # kept, whenever they came
-        return [label for label in labels if not label.startswith(TAMPER_PREFIX)]
+        return data
 
     def unrecorded(self, timeout=None):
         """Run the canary convolutions in the student process; return the labels of those that

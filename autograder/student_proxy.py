@@ -25,7 +25,7 @@ class StudentError(RuntimeError):
     """An exception raised by student code whose type is not a builtin exception."""
 
 
-_SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in dir(builtins)
+SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in dir(builtins)
                     if isinstance(getattr(builtins, name), type)
                     and issubclass(getattr(builtins, name), Exception)
                     and not issubclass(getattr(builtins, name), (AssertionError, Warning))}
@@ -35,7 +35,7 @@ def rebuild_exception(error):
     """A fresh trusted exception from the (type name, message) the sandbox sent."""
     name, message = (list(error) + ["", ""])[:2]
     name, message = str(name)[:100], str(message)[:STUDENT_TEXT_KEEP]
-    cls = _SAFE_EXCEPTIONS.get(name)
+    cls = SAFE_EXCEPTIONS.get(name)
     if cls is not None:
         try:
             return cls(message)

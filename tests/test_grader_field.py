@@ -39,6 +39,7 @@ def graded(tmp_path_factory):
     for i, (name, code) in enumerate(SABOTAGE.items()):
         S.write_submission(course, f"s{i}a_{name}", A, variant(name, S.STUB, [code]))
         S.write_submission(course, f"s{i}b_honest_after", A, variant("after", S.HONEST_AFTER))
+    S.write_submission(course, "tamper_then_hang", A, variant("hang", TAMPER_THEN_HANG))
     S.write_submission(course, "leak_in_exception", A, variant("leak", LEAK))
     S.write_submission(course, "huge_result", A, variant("huge", HUGE))
     stash = S.write_submission(course, "stash_and_leak", A, variant("stash", STASH))
@@ -97,6 +98,21 @@ def test_a_student_cannot_leave_anything_for_the_next_one(graded):
     # a stopped fork server is continued from outside at once, not waited for
     stopper = next(r for student, r in results.items() if student.endswith("a_stop_the_server"))
     assert stopper["duration_s"] < 10, stopper
+
+
+# conv2d reaches ctypes on its first call and then never returns: the audit event was seen in
+# the process the grader replaces after the timeout, and must outlive it
+TAMPER_THEN_HANG = ("import os\nimport numpy as np\n\ndef conv2d(image, kernel):\n"
+                    "    np.ctypeslib.load_library('libc.so.6', "
+                    "f'/usr/lib/{os.uname().machine}-linux-gnu').getpid()\n"
+                    "    while True:\n        pass\n")
+
+
+def test_what_a_replaced_process_did_still_counts(graded):
+    _, results = graded
+    r = results["tamper_then_hang"]
+    assert {"tampered", "timeout"} <= set(r["flags"]), r["flags"]
+    assert cells(r)["test_output_size"]["status"] == "passed", r["cells"]  # graded after it
 
 
 def hidden_numbers():

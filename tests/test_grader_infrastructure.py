@@ -236,3 +236,22 @@ def test_the_sandbox_cannot_make_system_v_ipc_objects_and_cleans_up_any():
                            IPC_SCRIPT, str(SANDBOXED)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "denied", done.stderr
+
+
+def test_a_missing_name_is_explained_by_the_failed_cell_that_defines_it():
+    """Two student cells failed: an import, then the def of conv2d (no colon). The missing
+    conv2d is explained by the second, not the first; a name no failed cell defines gets no
+    explanation; a made-up exception type is not named."""
+    from autograder.grade_cells import NotebookGrader
+
+    grader = NotebookGrader(None, None, [])
+    grader.note_cell_error("import cv2", {"error": ["ModuleNotFoundError", "No module 'cv2'"]})
+    syntax = ["SyntaxError", "expected ':' (<ipython-input-1-ab>, line 3)"]
+    grader.note_cell_error("import torch\n\ndef conv2d(image, kernel)\n    pass",
+                           {"error": syntax})
+    grader.note_cell_error("answer: int = 3 +", {"error": ["Leak_0_5678", "x"]})
+    first, error = grader.defining_cell_error(NameError("x", name="conv2d"))
+    assert first == "import torch" and error == "SyntaxError: expected ':' (line 3 of that cell)"
+    assert grader.defining_cell_error(NameError("x", name="output_size")) is None
+    assert grader.defining_cell_error(NameError("x", name="answer")) == ("answer: int = 3 +",
+                                                                         "an error")

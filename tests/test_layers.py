@@ -9,7 +9,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convlib import conv2d_nchw, conv2d_nchw_loop, conv_transpose2d, conv_transpose2d_loop, layers
+from convlib import (
+    conv2d_nchw,
+    conv2d_nchw_loop,
+    conv_transpose2d,
+    conv_transpose2d_loop,
+    layers,
+    windows,
+)
 from tests.oracle import oracle_or_refusal
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -70,9 +77,13 @@ def test_conv2d_nchw_loop_and_vectorised_equal_nn_conv2d_or_both_refuse(case):
     # so that there are several blocks and a last one shorter than the others.
     N, _, _, W_out = expected.shape
     row_bytes = N * x.shape[1] * w.shape[2] * w.shape[3] * W_out * x.itemsize
-    for rows in (1, 2):
+    # With a stride, each block's columns come from its stride phases (forced here: these
+    # inputs are below PHASE_SPLIT_SIZE).
+    for rows, phase_split in ((1, None), (2, None), (1, 0), (2, 0)):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(layers, "_BLOCK_BYTES", rows * row_bytes)
+            if phase_split is not None:
+                patch.setattr(windows, "PHASE_SPLIT_SIZE", phase_split)
             np.testing.assert_allclose(conv2d_nchw(x, w, b, **kw), expected,
                                        rtol=1e-10, atol=1e-12)
 

@@ -201,6 +201,18 @@ def test_collect_zip_imports_students_and_reports_unmatched_files(course, tmp_pa
     assert "__MACOSX" not in proc.stdout
 
 
+def test_collect_zip_reads_moodle_and_non_ascii_canvas_names_by_default(course, tmp_path):
+    """Moodle's 'Download all submissions' names a file by full name (with spaces) and
+    participant number: the number is the student; a Canvas name may have any letters."""
+    archive = make_zip(tmp_path / "download.zip", {
+        "Jane Doe_1234567_assignsubmission_file_toy.ipynb":
+            student_notebook(course, "return a + b"),
+        "müllerjörg_222_333_toy.ipynb": student_notebook(course, "return b + a")})
+    proc = cli("collect", "toy", "--course", course, "--zip", archive)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["1234567", "müllerjörg"]
+
+
 def test_collect_zip_with_custom_pattern(course, tmp_path):
     archive = make_zip(tmp_path / "moodle.zip", {
         "toy--alice--toy.ipynb": student_notebook(course, "return a + b")})

@@ -299,3 +299,18 @@ def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
     assert b"BrokenPipe" not in err and b"Traceback" not in err, err.decode()
     assert proc.returncode == 141
     assert (tmp_path / "c" / "nbgrader_config.py").is_file()  # the work itself was done
+
+
+def test_a_hand_grade_kept_through_a_regrade_is_not_reported_as_pending(course, tmp_path):
+    """nbgrader sets needs_manual_grade again when a submission is graded again, even where a
+    hand score stands; the LMS export must not then call that answer 'still to grade'."""
+    record_graded(course, "s01", passed=True)
+    record_graded(course, "s02", passed=True)
+    formgrader(course, "s01", "reflection", score=1)
+    record_graded(course, "s01", passed=True)  # graded again: the hand score stays
+    roster = canvas_roster(tmp_path / "roster.csv", ["s01", "s02"])
+    proc = cli("export", "--course", course, "--to", tmp_path / "out", "--format", "canvas",
+               "--roster", roster)
+    assert proc.returncode == 0, proc.stderr
+    assert "still to grade by hand" in proc.stdout and "s02 (toy)" in proc.stdout, proc.stdout
+    assert "s01 (toy)" not in proc.stdout, proc.stdout

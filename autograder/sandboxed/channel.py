@@ -283,3 +283,8 @@ def _read(sock, n):
             raise EOFError("channel closed")
         buf += chunk
     return bytes(buf)
+
+
+# A line of the record pipe that is not a library call: kernel.tamper_audit_hook's report of a
+# way to rewrite the record (the grader reads it as "the record cannot be trusted").
+TAMPER_PREFIX = "tamper:"

@@ -141,7 +141,7 @@ SENT = set()  # labels written since the grader's last request: each is written 
 def record(label):
     """Called by convlib.forbidden's hooks each time a library convolution runs.
 
-    The grader reads the record after each request, so a label is written once per request:
+    The grader reads the record after every request, so a label is written once per request:
     a loop of allowed calls (Tensor.unfold 4000 times) cannot fill the pipe. Should the pipe be
     full all the same, the process ends as if the record were closed: a library call is never
     left out of the record.
@@ -159,7 +159,6 @@ def record(label):
 # hooks: ctypes (any use; raised before the foreign call runs) and gc's walks over all objects.
 # None of them is raised by an honest notebook of this course (measured on all eight).
 TAMPER_EVENTS = ("ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents")
-TAMPER_PREFIX = "tamper:"  # a record line the grader reads as "the record cannot be trusted"
 
 
 def tamper_audit_hook(fd):
@@ -172,7 +171,7 @@ def tamper_audit_hook(fd):
         if event.startswith(TAMPER_EVENTS) and event not in reported:
             reported.add(event)
             try:
-                write(fd, f"{TAMPER_PREFIX}{event}\n".encode())
+                write(fd, f"{channel.TAMPER_PREFIX}{event}\n".encode())
             except OSError:
                 os._exit(86)  # the record was closed: nothing may run unrecorded
 
